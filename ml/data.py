@@ -1,0 +1,137 @@
+"""Load iris (shipped with scikit-learn, no download) into app-db.
+
+- ``load_reference()`` puts all 150 labelled iris rows in batch ``iris-base``:
+  the data the first models train on.
+- ``load_batch(batch_id)`` simulates one day of new data: a labelled batch (for
+  training and monitoring) and an unlabelled scoring batch, both drawn from iris
+  with measurement noise, seeded by the batch id so that a rerun produces the same
+  rows. ``shift`` moves the features to simulate input drift.
+
+Loading a batch that already exists changes nothing (the batch header gates it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from psycopg import sql
+from sklearn.datasets import load_iris
+
+from ml import db
+from ml.db import FEATURES
+
+REFERENCE_BATCH = "iris-base"
+LABEL_NAMES: tuple[str, ...] = tuple(str(n) for n in load_iris().target_names)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    batch_id: str
+    labelled_rows: int
+    scoring_rows: int
+
+
+def _iris() -> tuple[np.ndarray, np.ndarray]:
+    iris = load_iris()
+    return np.asarray(iris.data, dtype=float), np.asarray(iris.target, dtype=int)
+
+
+def _rng(batch_id: str) -> np.random.Generator:
+    seed = int.from_bytes(hashlib.sha256(batch_id.encode()).digest()[:8], "big")
+    return np.random.default_rng(seed)
+
+
+def _sample(
+    rng: np.random.Generator, n: int, shift: float
+) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _iris()
+    idx = rng.integers(0, len(x), size=n)
+    noise = rng.normal(0.0, 0.05 * x.std(axis=0), size=(n, x.shape[1]))
+    features = np.round(np.clip(x[idx] + noise + shift * x.std(axis=0), 0.05, None), 3)
+    return features, y[idx]
+
+
+def _insert_batch(
+    conn: db.psycopg.Connection,
+    kind: str,
+    batch_id: str,
+    features: np.ndarray,
+    labels: np.ndarray | None,
+) -> int:
+    """Insert one batch unless its header exists; return rows written."""
+    header = sql.Identifier(f"{kind}_batches")
+    rows = sql.Identifier(f"{kind}_rows")
+    created = conn.execute(
+        sql.SQL("INSERT INTO {} (batch_id, n_rows) VALUES (%s, %s) "
+                "ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id").format(header),
+        (batch_id, len(features)),
+    ).fetchone()
+    if created is None:
+        return 0
+    columns = ["batch_id", "row_num", *FEATURES] + (["label"] if labels is not None else [])
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        rows, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur, cur.copy(copy) as out:
+        for i, feats in enumerate(features.tolist()):
+            record = [batch_id, i, *feats]
+            if labels is not None:
+                record.append(int(labels[i]))
+            out.write_row(record)
+    return len(features)
+
+
+def load_reference(url: str) -> LoadResult:
+    """Load the full labelled iris data set as batch ``iris-base``."""
+    db.migrate(url)
+    x, y = _iris()
+    with db.connect(url) as conn:
+        n = _insert_batch(conn, "labelled", REFERENCE_BATCH, x, y)
+    return LoadResult(REFERENCE_BATCH, n, 0)
+
+
+def load_batch(
+    url: str, batch_id: str, n_labelled: int = 30, n_scoring: int = 50, shift: float = 0.0
+) -> LoadResult:
+    """Load one day's labelled and scoring batch; a rerun with the same id is a no-op."""
+    if not batch_id or len(batch_id) > 200:
+        raise ValueError("batch_id must be a non-empty string of at most 200 characters")
+    if n_labelled < 0 or n_scoring < 0:
+        raise ValueError("row counts must not be negative")
+    db.migrate(url)
+    rng = _rng(batch_id)
+    lx, ly = _sample(rng, n_labelled, shift)
+    sx, _ = _sample(rng, n_scoring, shift)
+    with db.connect(url) as conn:
+        labelled = _insert_batch(conn, "labelled", batch_id, lx, ly) if n_labelled else 0
+        scoring = _insert_batch(conn, "scoring", batch_id, sx, None) if n_scoring else 0
+    return LoadResult(batch_id, labelled, scoring)
+
+
+def read_labelled(
+    url: str, batch_ids: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All labelled rows (or those of ``batch_ids``), as features and labels."""
+    query = "SELECT sepal_length, sepal_width, petal_length, petal_width, label FROM labelled_rows"
+    params: tuple = ()
+    if batch_ids is not None:
+        query += " WHERE batch_id = ANY(%s)"
+        params = (batch_ids,)
+    query += " ORDER BY batch_id, row_num"
+    with db.connect(url) as conn:
+        rows = conn.execute(query, params).fetchall()
+    data = np.asarray(rows, dtype=float).reshape(-1, len(FEATURES) + 1)
+    return data[:, : len(FEATURES)], data[:, len(FEATURES)].astype(int)
+
+
+def latest_labelled_batch(url: str) -> str | None:
+    """The most recently ingested labelled batch other than the reference set."""
+    with db.connect(url) as conn:
+        row = conn.execute(
+            "SELECT batch_id FROM labelled_batches WHERE batch_id <> %s "
+            "ORDER BY ingested_at DESC, batch_id DESC LIMIT 1",
+            (REFERENCE_BATCH,),
+        ).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,155 @@
+"""Train candidate models and register them in MLflow.
+
+``train_candidate()`` trains several baseline families on the labelled rows in
+app-db with a fixed seed and one held-out split, logs each to MLflow (params,
+metrics, signature, input example), registers each as a version of one
+registered model, tags the versions, and points the ``candidate`` alias at the
+best one (highest macro F1, then lowest log loss). It never touches the serving
+alias: promotion is a person's decision (``python -m ml.promote``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from ml import data, registry
+from ml.config import Settings, settings
+from ml.db import FEATURES
+from ml.metrics import classification_metrics
+from ml.monitoring import evaluate_models
+
+__all__ = ["FAMILIES", "CandidateVersion", "TrainingResult", "evaluate_models", "train_candidate"]
+
+SEED = 42
+TEST_SIZE = 0.25
+
+
+def _families(seed: int) -> dict[str, Callable[[], Any]]:
+    return {
+        "logistic_regression": lambda: make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed)
+        ),
+        "random_forest": lambda: RandomForestClassifier(
+            n_estimators=100, random_state=seed, n_jobs=1
+        ),
+        "gradient_boosting": lambda: GradientBoostingClassifier(random_state=seed),
+        # SVC(probability=True) is deprecated in scikit-learn 1.9: calibrate explicitly
+        "svc": lambda: make_pipeline(
+            StandardScaler(),
+            CalibratedClassifierCV(SVC(random_state=seed), ensemble=False),
+        ),
+        "knn": lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=5)),
+    }
+
+
+FAMILIES: tuple[str, ...] = tuple(_families(SEED))
+
+
+@dataclass(frozen=True)
+class CandidateVersion:
+    family: str
+    version: int
+    run_id: str
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model_name: str
+    versions: list[CandidateVersion]
+    best: CandidateVersion
+
+
+def _params(model: Any) -> dict[str, str]:
+    """Flat, loggable hyper-parameters (the estimator's own, not nested objects)."""
+    estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    return {k: str(v) for k, v in estimator.get_params(deep=False).items()}
+
+
+def _trusted_types(model: Any) -> list[str]:
+    """The scikit-learn/numpy types skops must be told to trust for our own model.
+
+    skops refuses to load unknown types (e.g. sklearn.tree._tree.Tree) unless the
+    logger names them. We only trust types from the libraries we trained with.
+    """
+    import skops.io  # noqa: PLC0415
+
+    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    return sorted(t for t in untrusted if t.split(".")[0] in {"sklearn", "numpy", "scipy"})
+
+
+def _rank_key(candidate: CandidateVersion) -> tuple[float, float]:
+    return (candidate.metrics["f1_macro"], -candidate.metrics.get("log_loss", np.inf))
+
+
+def train_candidate(
+    families: tuple[str, ...] | None = None, cfg: Settings | None = None, seed: int = SEED
+) -> TrainingResult:
+    import mlflow  # noqa: PLC0415
+    import mlflow.sklearn  # noqa: PLC0415
+    from mlflow.models import infer_signature  # noqa: PLC0415
+
+    cfg = cfg or settings()
+    builders = _families(seed)
+    chosen = families or FAMILIES
+    unknown = sorted(set(chosen) - set(builders))
+    if unknown:
+        raise ValueError(f"unknown model families {unknown}; choose from {sorted(builders)}")
+
+    x, y = data.read_labelled(cfg.app_db_url)
+    if len(np.unique(y)) < 2 or len(y) < 20:
+        raise ValueError(
+            f"not enough labelled data to train ({len(y)} rows): run the data DAG first"
+        )
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=TEST_SIZE, random_state=seed, stratify=y
+    )
+    example = pd.DataFrame(x_train[:5], columns=list(FEATURES))
+
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    mlflow.set_experiment(cfg.training_experiment)
+    client = registry.client(cfg.tracking_uri)
+    versions: list[CandidateVersion] = []
+    for family in chosen:
+        model = builders[family]()
+        model.fit(x_train, y_train)
+        figures = classification_metrics(model, x_test, y_test)
+        signature = infer_signature(
+            pd.DataFrame(x_test, columns=list(FEATURES)), model.predict(x_test)
+        )
+        with mlflow.start_run(run_name=family) as run:
+            mlflow.set_tags({"family": family, "seed": str(seed)})
+            mlflow.log_params({**_params(model), "train_rows": len(y_train)})
+            mlflow.log_metrics(figures)
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=example,
+                registered_model_name=cfg.model_name,
+                skops_trusted_types=_trusted_types(model),
+            )
+        version = int(info.registered_model_version)
+        tags = {"family": family, "run_id": run.info.run_id, **{
+            k: f"{v:.6f}" for k, v in figures.items()
+        }}
+        for key, value in tags.items():
+            client.set_model_version_tag(cfg.model_name, str(version), key, value)
+        versions.append(CandidateVersion(family, version, run.info.run_id, figures))
+
+    best = max(versions, key=_rank_key)
+    client.set_registered_model_alias(cfg.model_name, cfg.candidate_alias, str(best.version))
+    return TrainingResult(cfg.model_name, versions, best)
