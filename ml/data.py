@@ -16,6 +16,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import psycopg
 from psycopg import sql
 from sklearn.datasets import load_iris
 
@@ -43,9 +44,7 @@ def _rng(batch_id: str) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _sample(
-    rng: np.random.Generator, n: int, shift: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _sample(rng: np.random.Generator, n: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
     x, y = _iris()
     idx = rng.integers(0, len(x), size=n)
     noise = rng.normal(0.0, 0.05 * x.std(axis=0), size=(n, x.shape[1]))
@@ -54,7 +53,7 @@ def _sample(
 
 
 def _insert_batch(
-    conn: db.psycopg.Connection,
+    conn: psycopg.Connection,
     kind: str,
     batch_id: str,
     features: np.ndarray,
@@ -64,8 +63,10 @@ def _insert_batch(
     header = sql.Identifier(f"{kind}_batches")
     rows = sql.Identifier(f"{kind}_rows")
     created = conn.execute(
-        sql.SQL("INSERT INTO {} (batch_id, n_rows) VALUES (%s, %s) "
-                "ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id").format(header),
+        sql.SQL(
+            "INSERT INTO {} (batch_id, n_rows) VALUES (%s, %s) "
+            "ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id"
+        ).format(header),
         (batch_id, len(features)),
     ).fetchone()
     if created is None:
@@ -110,9 +111,7 @@ def load_batch(
     return LoadResult(batch_id, labelled, scoring)
 
 
-def read_labelled(
-    url: str, batch_ids: list[str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def read_labelled(url: str, batch_ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All labelled rows (or those of ``batch_ids``), as features and labels."""
     query = "SELECT sepal_length, sepal_width, petal_length, petal_width, label FROM labelled_rows"
     params: tuple = ()

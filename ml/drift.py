@@ -15,11 +15,11 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
     if reference.size == 0 or current.size == 0:
         raise ValueError("PSI needs at least one reference and one current value")
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
-    # open the outer bins so values outside the reference range are still counted
-    edges[0], edges[-1] = -np.inf, np.inf
-    if len(edges) < 3:  # constant reference: split at its value
-        value = float(reference[0])
-        edges = np.array([-np.inf, value, np.inf])
+    if len(edges) < 2:  # constant reference: one bin holding exactly its value
+        value = float(edges[0])
+        edges = np.array([-np.inf, value, np.nextafter(value, np.inf), np.inf])
+    else:  # open the outer bins so values outside the reference range still count
+        edges[0], edges[-1] = -np.inf, np.inf
     ref_share = np.histogram(reference, edges)[0] / reference.size
     cur_share = np.histogram(current, edges)[0] / current.size
     eps = 1e-4  # keeps empty bins finite

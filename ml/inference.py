@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import psycopg
 
 from ml import db, registry
 from ml.config import Settings, settings
@@ -71,8 +72,8 @@ def run_inference(alias: str | None = None, cfg: Settings | None = None) -> Infe
     return InferenceResult(cfg.model_name, version, alias, scored, total)
 
 
-def _score_batch(
-    conn: db.psycopg.Connection,
+def _score_batch(  # noqa: PLR0917 - one private call site, named at the call
+    conn: psycopg.Connection,
     model: object,
     batch_id: str,
     rows: list[tuple],
@@ -85,12 +86,17 @@ def _score_batch(
     classes = model.predict(features).astype(int)  # type: ignore[attr-defined]
     proba = model.predict_proba(features)  # type: ignore[attr-defined]
     now = datetime.now(UTC)
-    with conn.cursor() as cur, cur.copy(
-        "COPY predictions (batch_id, row_num, predicted_class, predicted_label, probabilities,"
-        " model_name, model_version, model_alias, scored_at) FROM STDIN"
-    ) as out:
-        for row_num, cls, p in zip(table[:, 0].astype(int).tolist(), classes.tolist(),
-                                   proba.tolist(), strict=True):
-            out.write_row((batch_id, row_num, cls, LABEL_NAMES[cls], p,
-                           model_name, version, alias, now))
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY predictions (batch_id, row_num, predicted_class, predicted_label, probabilities,"
+            " model_name, model_version, model_alias, scored_at) FROM STDIN"
+        ) as out,
+    ):
+        for row_num, cls, p in zip(
+            table[:, 0].astype(int).tolist(), classes.tolist(), proba.tolist(), strict=True
+        ):
+            out.write_row(
+                (batch_id, row_num, cls, LABEL_NAMES[cls], p, model_name, version, alias, now)
+            )
     return len(rows)

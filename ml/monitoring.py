@@ -63,8 +63,9 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
     batch = data.latest_labelled_batch(cfg.app_db_url) or data.REFERENCE_BATCH
     x, y = data.read_labelled(cfg.app_db_url, [batch])
 
-    models = {v: registry.load_sklearn(cfg.tracking_uri, cfg.model_name, v)
-              for v in set(aliased.values())}
+    models = {
+        v: registry.load_sklearn(cfg.tracking_uri, cfg.model_name, v) for v in set(aliased.values())
+    }
     evaluations = [
         AliasEvaluation(alias, version, classification_metrics(models[version], x, y))
         for alias, version in sorted(aliased.items())
@@ -72,8 +73,11 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
 
     reference, _ = data.read_labelled(cfg.app_db_url, [data.REFERENCE_BATCH])
     current = _recent_scored_inputs(cfg.app_db_url, recent_batches)
-    psi = (drift.psi_per_feature(reference, current, FEATURES)
-           if len(reference) and len(current) else {})
+    psi = (
+        drift.psi_per_feature(reference, current, FEATURES)
+        if len(reference) and len(current)
+        else {}
+    )
 
     mlflow.set_tracking_uri(cfg.tracking_uri)
     mlflow.set_experiment(cfg.monitoring_experiment)
@@ -92,8 +96,17 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
                 "INSERT INTO model_evaluations (evaluated_at, model_name, model_version,"
                 " model_alias, data_batch, n_rows, accuracy, f1_macro, log_loss)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (now, cfg.model_name, ev.version, ev.alias, batch, len(y),
-                 ev.metrics["accuracy"], ev.metrics["f1_macro"], ev.metrics.get("log_loss")),
+                (
+                    now,
+                    cfg.model_name,
+                    ev.version,
+                    ev.alias,
+                    batch,
+                    len(y),
+                    ev.metrics["accuracy"],
+                    ev.metrics["f1_macro"],
+                    ev.metrics.get("log_loss"),
+                ),
             )
         for feature, value in psi.items():
             conn.execute(

@@ -52,10 +52,16 @@ def promote(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml.promote", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--alias", default=settings().serving_alias,
-                        help="alias to set (default: MLOPS_MODEL_ALIAS or Production)")
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.promote",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--alias",
+        default=settings().serving_alias,
+        help="alias to set (default: MLOPS_MODEL_ALIAS or Production)",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--version", type=int, help="model version number to promote")
     source.add_argument("--from-alias", help="promote the version behind this alias")

@@ -143,9 +143,11 @@ def train_candidate(
                 skops_trusted_types=_trusted_types(model),
             )
         version = int(info.registered_model_version)
-        tags = {"family": family, "run_id": run.info.run_id, **{
-            k: f"{v:.6f}" for k, v in figures.items()
-        }}
+        tags = {
+            "family": family,
+            "run_id": run.info.run_id,
+            **{k: f"{v:.6f}" for k, v in figures.items()},
+        }
         for key, value in tags.items():
             client.set_model_version_tag(cfg.model_name, str(version), key, value)
         versions.append(CandidateVersion(family, version, run.info.run_id, figures))

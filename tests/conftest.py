@@ -3,11 +3,9 @@ airflow), one SeaweedFS S3 server and one MLflow tracking server on top."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 
 from ml.config import Settings
@@ -19,13 +17,14 @@ class Platform:
     pg: Postgres
     s3: SeaweedFS
     mlflow: MlflowServer
-    app_db_url: str
     airflow_db_url: str
 
     def settings(self, model_name: str = "iris-classifier") -> Settings:
+        """Settings for one test module: its own model name and its own app database."""
+        role, password = self.pg.create_database("app_" + model_name.replace("-", "_"))
         return Settings(
             tracking_uri=self.mlflow.url,
-            app_db_url=self.app_db_url,
+            app_db_url=self.pg.url(role, role, password),
             model_name=model_name,
             serving_alias="Production",
             candidate_alias="candidate",
@@ -58,22 +57,14 @@ def postgres() -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def platform(postgres: Postgres) -> Iterator[Platform]:
     urls = {}
-    for name in ("mlflow", "app", "airflow"):
+    for name in ("mlflow", "airflow"):
         role, password = postgres.create_database(name)
         urls[name] = postgres.url(name, role, password)
     s3 = SeaweedFS().start()
     mlflow = MlflowServer(urls["mlflow"].replace("postgresql://", "postgresql+psycopg2://"), s3)
     try:
         mlflow.start()
-        yield Platform(postgres, s3, mlflow, urls["app"], urls["airflow"])
+        yield Platform(postgres, s3, mlflow, urls["airflow"])
     finally:
         mlflow.stop()
         s3.stop()
-
-
-@pytest.fixture
-def fresh_app_db(postgres: Postgres) -> Iterator[str]:
-    """An empty app database of its own, for tests that need a clean slate."""
-    name = f"app_{secrets.token_hex(4)}"
-    role, password = postgres.create_database(name)
-    yield postgres.url(name, role, password)

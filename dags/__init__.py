@@ -1,0 +1,1 @@
+"""Airflow DAGs of mlops-vm; importable as a package so DAG files share dags.common."""

@@ -1,0 +1,38 @@
+"""Evaluate every aliased model version on the latest labelled data and compute
+input drift (PSI per feature); figures go to MLflow and app-db."""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from dags.common import DEFAULT_ARGS, START
+
+
+@dag(
+    dag_id="dag_model_monitoring",
+    schedule="0 2 * * *",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["mlops", "monitoring"],
+    doc_md=__doc__,
+)
+def dag_model_monitoring() -> None:
+    @task
+    def evaluate_models() -> dict:
+        from ml.training import evaluate_models as evaluate  # noqa: PLC0415
+
+        result = evaluate()
+        return {
+            "data_batch": result.data_batch,
+            "evaluations": {
+                e.alias: {"version": e.version, **e.metrics} for e in result.evaluations
+            },
+            "psi": result.drift,
+        }
+
+    evaluate_models()
+
+
+dag_model_monitoring()

@@ -1,0 +1,37 @@
+"""Train the baseline model families on app-db data, register every model in
+MLflow and point alias `candidate` at the best. Never touches `Production`."""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from dags.common import DEFAULT_ARGS, START
+
+
+@dag(
+    dag_id="dag_training",
+    schedule="0 3 * * 0",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["mlops", "training"],
+    doc_md=__doc__,
+)
+def dag_training() -> None:
+    @task
+    def train_candidate() -> dict:
+        from ml.training import train_candidate as train  # noqa: PLC0415
+
+        result = train()
+        return {
+            "model_name": result.model_name,
+            "candidate_version": result.best.version,
+            "candidate_family": result.best.family,
+            "versions": {v.family: v.version for v in result.versions},
+        }
+
+    train_candidate()
+
+
+dag_training()

@@ -1,0 +1,119 @@
+"""The model server's HTTP API (Flask), a drop-in for ``mlflow models serve``.
+
+POST /invocations  MLflow scoring protocol -> {"predictions": [...], "model": {...}}
+GET  /health       liveness
+GET  /ready        200 with a model loaded, else 503; registry reachability in the body
+GET  /model        what is loaded and since when
+GET  /metrics      Prometheus (multiprocess-aware)
+
+Bad input never gives a 500: 400 malformed JSON, 413 body too large, 415 wrong
+content type, 422 wrong shape/columns/values, 503 no model yet, always as
+{"error": "..."} saying what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter as Tally
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from server import metrics
+from server.alias_follower import ModelHolder
+from server.payload import PayloadError
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def create_app(holder: ModelHolder, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Flask:
+    app = Flask("mlops_model_server")
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        status = str(response.status_code)
+        metrics.REQUESTS.labels(endpoint, status).inc()
+        metrics.LATENCY.labels(endpoint, status).observe(time.perf_counter() - g.started)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        if isinstance(exc, RequestEntityTooLarge):
+            return _error(
+                413,
+                f"request body over the {max_body_bytes} byte limit; send fewer rows per request",
+            )
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @app.post("/invocations")
+    def invocations() -> tuple[Response, int] | Response:
+        if request.mimetype != "application/json":
+            return _error(
+                415, f"Content-Type must be application/json, got '{request.mimetype or 'none'}'"
+            )
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            raise RequestEntityTooLarge
+        raw = request.get_data(cache=False)
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return _error(400, f"malformed JSON: {exc}")
+        model = holder.current  # read once: an alias swap mid-request cannot mix versions
+        if model is None:
+            return _error(
+                503,
+                f"no model loaded yet for {holder.name}@{holder.alias}"
+                f"{'; ' + holder.last_error if holder.last_error else ''}",
+            )
+        try:
+            predictions = model.predict(body)
+        except PayloadError as exc:
+            return _error(exc.status, str(exc))
+        except ValueError as exc:  # the estimator refused the input (e.g. wrong dtype)
+            return _error(422, f"the model could not score this input: {exc}")
+        for cls, n in Tally(map(str, predictions)).items():
+            metrics.PREDICTIONS.labels(model.name, cls).inc(n)
+        return jsonify(
+            predictions=predictions,
+            model={"name": model.name, "version": model.version, "alias": model.alias},
+        )
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify(status="ok")
+
+    @app.get("/ready")
+    def ready() -> tuple[Response, int]:
+        model = holder.current
+        body = {
+            "ready": model is not None,
+            "registry": holder.status(),
+            "model": model.describe() if model else None,
+        }
+        return jsonify(body), (200 if model else 503)
+
+    @app.get("/model")
+    def model_info() -> tuple[Response, int]:
+        model = holder.current
+        if model is None:
+            return _error(503, f"no model loaded yet for {holder.name}@{holder.alias}")
+        return jsonify({**model.describe(), "registry": holder.status()}), 200
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        payload, content_type = metrics.exposition()
+        return Response(payload, content_type=content_type)
+
+    return app

@@ -1,0 +1,106 @@
+"""Load one registered model version into a ready-to-call predictor.
+
+The input schema comes from the version's MLflow signature, so any registered
+tabular model works. Numeric schemas take a fast path (a float matrix straight
+into the scikit-learn estimator); anything else goes through MLflow's pyfunc
+with a DataFrame and MLflow's own schema enforcement.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from server.payload import PayloadError, parse, rows
+
+_NUMERIC_TYPES = {"double", "float", "long", "integer"}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    version: int
+    alias: str
+    run_id: str
+    columns: tuple[str, ...]
+    predict: Callable[[Any], list]
+    loaded_at: float = field(default_factory=time.time)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "alias": self.alias,
+            "run_id": self.run_id,
+            "columns": list(self.columns),
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.loaded_at)),
+        }
+
+
+def _to_list(predictions: Any) -> list:
+    if hasattr(predictions, "tolist"):
+        return predictions.tolist()
+    return list(predictions)
+
+
+def _numeric_predictor(estimator: Any, columns: tuple[str, ...]) -> Callable[[Any], list]:
+    if hasattr(estimator, "n_jobs"):
+        estimator.n_jobs = 1  # a thread pool per request costs more than it gains here
+    if hasattr(estimator, "feature_names_in_"):  # fitted on a DataFrame: keep the names
+        import pandas as pd  # noqa: PLC0415
+
+        return lambda body: _to_list(
+            estimator.predict(pd.DataFrame(parse(body, columns), columns=list(columns)))
+        )
+    return lambda body: _to_list(estimator.predict(parse(body, columns)))
+
+
+def _pyfunc_predictor(pyfunc_model: Any, columns: tuple[str, ...]) -> Callable[[Any], list]:
+    import pandas as pd  # noqa: PLC0415
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    def predict(body: Any) -> list:
+        frame = pd.DataFrame(rows(body, columns), columns=list(columns))
+        try:
+            return _to_list(pyfunc_model.predict(frame))
+        except MlflowException as exc:  # schema enforcement: the caller's input is wrong
+            raise PayloadError(str(exc.message)) from exc
+
+    return predict
+
+
+def load(tracking_uri: str, name: str, version: int, alias: str) -> LoadedModel:
+    import mlflow  # noqa: PLC0415
+    from mlflow.models import Model  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(tracking_uri)
+    with tempfile.TemporaryDirectory(prefix="mlops-model-") as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version}", dst_path=tmp
+        )
+        meta = Model.load(path)
+        schema = meta.get_input_schema()
+        if schema is None or not schema.has_input_names():
+            raise ValueError(
+                f"model {name} version {version} has no named input signature; "
+                "log it with a signature (mlflow.models.infer_signature)"
+            )
+        columns = tuple(schema.input_names())
+        numeric = all(getattr(t, "name", str(t)) in _NUMERIC_TYPES for t in schema.input_types())
+        if "sklearn" in meta.flavors and numeric:
+            import mlflow.sklearn  # noqa: PLC0415
+
+            predict = _numeric_predictor(mlflow.sklearn.load_model(path), columns)
+        else:
+            predict = _pyfunc_predictor(mlflow.pyfunc.load_model(path), columns)
+    return LoadedModel(name, version, alias, meta.run_id or "", columns, predict)
+
+
+def predictions_as_classes(predictions: list) -> list[str]:
+    """Labels for the predictions-by-class counter (floats of a regressor are not classes)."""
+    return [str(p) for p in predictions if isinstance(p, (int, str, np.integer))]

@@ -1,0 +1,140 @@
+"""MLflow's scoring protocol for tabular input, parsed strictly into a float matrix.
+
+Accepted bodies (the same as ``mlflow models serve``):
+  {"dataframe_split": {"columns": [...], "data": [[...], ...]}}
+  {"dataframe_records": [{"col": value, ...}, ...]}
+  {"instances": [[...], ...]} or {"instances": [{"col": value}, ...]}
+  {"inputs": [[...], ...]}, {"inputs": [{...}, ...]} or {"inputs": {"col": [values]}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_NUMBER = (int, float)
+
+
+class PayloadError(ValueError):
+    """A request body that cannot be scored; ``status`` is the HTTP code to answer."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _check_columns(given: list[str], expected: tuple[str, ...]) -> None:
+    missing = [c for c in expected if c not in given]
+    unknown = [c for c in given if c not in expected]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing columns {missing}")
+        if unknown:
+            parts.append(f"unknown columns {unknown}")
+        raise PayloadError(f"{' and '.join(parts)}; the model expects {list(expected)}")
+    if len(set(given)) != len(given):
+        raise PayloadError(f"duplicate column names in {given}")
+
+
+def _row_shape(row: Any, width: int, index: int) -> list[Any]:
+    if not isinstance(row, list):
+        kind = type(row).__name__
+        raise PayloadError(f"row {index} must be a list of {width} values, got {kind}")
+    if len(row) != width:
+        raise PayloadError(f"row {index} has {len(row)} values; the model expects {width}")
+    return row
+
+
+def _numbers(row: list[Any], index: int) -> None:
+    for value in row:
+        # bool is an int subclass: refuse it, like strings, as non-numeric
+        if type(value) not in _NUMBER:
+            raise PayloadError(
+                f"row {index} has a non-numeric value {value!r}; every feature must be a number"
+            )
+
+
+def _from_records(records: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+    if not isinstance(records, list):
+        raise PayloadError("records must be a list of objects")
+    rows = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise PayloadError(f"record {i} must be an object of column: value")
+        _check_columns(list(record), columns)
+        rows.append([record[c] for c in columns])
+    return rows
+
+
+def _from_split(split: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+    if not isinstance(split, dict) or "data" not in split:
+        raise PayloadError('dataframe_split must be an object with "data" (and "columns")')
+    data = split["data"]
+    if not isinstance(data, list):
+        raise PayloadError('dataframe_split "data" must be a list of rows')
+    given = split.get("columns")
+    if given is None or list(given) == list(columns):
+        return data
+    if not isinstance(given, list) or not all(isinstance(c, str) for c in given):
+        raise PayloadError('dataframe_split "columns" must be a list of column names')
+    _check_columns(given, columns)
+    order = [given.index(c) for c in columns]
+    out = []
+    for i, row in enumerate(data):
+        _row_shape(row, len(given), i)
+        out.append([row[j] for j in order])
+    return out
+
+
+def _from_inputs(value: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+    if isinstance(value, dict):  # columnar: {"col": [values, ...]}
+        _check_columns(list(value), columns)
+        lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            raise PayloadError("columnar inputs must map every column to a list of equal length")
+        return [list(r) for r in zip(*(value[c] for c in columns), strict=True)]
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return _from_records(value, columns)
+    if isinstance(value, list):
+        return value
+    raise PayloadError(
+        "instances/inputs must be a list of rows, a list of objects or an object of columns"
+    )
+
+
+def rows(body: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+    """The request rows in the model's column order, each checked for its width."""
+    if not isinstance(body, dict):
+        raise PayloadError(f"the JSON body must be an object with one of the keys {list(FORMATS)}")
+    keys = [k for k in FORMATS if k in body]
+    if len(keys) != 1:
+        raise PayloadError(
+            f"the JSON body must have exactly one of the keys {list(FORMATS)}, got {sorted(body)}"
+        )
+    key = keys[0]
+    value = body[key]
+    if key == "dataframe_split":
+        table = _from_split(value, columns)
+    elif key == "dataframe_records":
+        table = _from_records(value, columns)
+    else:
+        table = _from_inputs(value, columns)
+    if not table:
+        raise PayloadError("no rows to score: send at least one row")
+    for i, row in enumerate(table):
+        _row_shape(row, len(columns), i)
+    return table
+
+
+def parse(body: Any, columns: tuple[str, ...]) -> np.ndarray:
+    """The request rows as an (n, len(columns)) float64 matrix in the model's column order."""
+    table = rows(body, columns)
+    for i, row in enumerate(table):
+        _numbers(row, i)
+    matrix = np.asarray(table, dtype=np.float64)
+    if not np.isfinite(matrix).all():
+        raise PayloadError("values must be finite numbers (no NaN or infinity)")
+    return matrix

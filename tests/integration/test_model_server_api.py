@@ -1,0 +1,176 @@
+"""The model server's HTTP contract, with a real model loaded from the real MLflow:
+every input format, and a clear 4xx/503 (never a 500) for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ml import data, promote, registry, training
+from server import model_loader
+from server.alias_follower import ModelHolder
+from server.app import create_app
+from tests.harness import free_port
+
+COLUMNS = list(data.FEATURES)
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+LIMIT = 20_000
+
+
+def _holder(tracking_uri: str, name: str, alias: str = "Production") -> ModelHolder:
+    client = registry.client(tracking_uri)
+    return ModelHolder(
+        name=name,
+        alias=alias,
+        resolve=lambda: registry.version_for_alias(client, name, alias),
+        load=lambda v: model_loader.load(tracking_uri, name, v, alias),
+    )
+
+
+@pytest.fixture(scope="module")
+def served(platform):
+    cfg = platform.settings("api-model")
+    data.load_reference(cfg.app_db_url)
+    trained = training.train_candidate(families=("logistic_regression",), cfg=cfg)
+    promote.promote(
+        "Production",
+        version=trained.best.version,
+        model_name=cfg.model_name,
+        tracking_uri=cfg.tracking_uri,
+    )
+    holder = _holder(cfg.tracking_uri, cfg.model_name)
+    holder.check_once()
+    assert holder.current is not None, holder.last_error
+    return cfg, holder
+
+
+@pytest.fixture
+def client(served):
+    return create_app(served[1], max_body_bytes=LIMIT).test_client()
+
+
+def post(client, body, content_type="application/json"):
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post("/invocations", data=raw, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"dataframe_split": {"columns": COLUMNS, "data": ROWS}},
+        {"dataframe_split": {"data": ROWS}},
+        {"dataframe_split": {"columns": COLUMNS[::-1], "data": [r[::-1] for r in ROWS]}},
+        {"dataframe_records": [dict(zip(COLUMNS, r, strict=True)) for r in ROWS]},
+        {"instances": ROWS},
+        {"instances": [dict(zip(COLUMNS, r, strict=True)) for r in ROWS]},
+        {"inputs": ROWS},
+        {"inputs": {c: [r[i] for r in ROWS] for i, c in enumerate(COLUMNS)}},
+    ],
+)
+def test_every_mlflow_format_scores_the_same(client, served, body):
+    r = post(client, body)
+    assert r.status_code == 200, r.json
+    assert r.json["predictions"] == [0, 2]
+    assert r.json["model"] == {
+        "name": "api-model",
+        "version": served[1].current.version,
+        "alias": "Production",
+    }
+
+
+def test_integer_features_are_numbers(client):
+    assert post(client, {"instances": [[5, 3, 1, 0]]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "hint"),
+    [
+        ("{not json", "application/json", 400, "malformed JSON"),
+        (b"\xff\xfe", "application/json", 400, "malformed JSON"),
+        (json.dumps({"instances": ROWS}), "text/plain", 415, "application/json"),
+        (json.dumps({"instances": ROWS}), "", 415, "application/json"),
+        ({"instances": [[5.1, 3.5, 1.4]]}, "application/json", 422, "has 3 values"),
+        ({"instances": [5.1, 3.5, 1.4, 0.2]}, "application/json", 422, "must be a list"),
+        (
+            {"dataframe_split": {"columns": COLUMNS[:3], "data": [[1, 2, 3]]}},
+            "application/json",
+            422,
+            "missing columns ['petal_width']",
+        ),
+        (
+            {"dataframe_records": [{**dict(zip(COLUMNS, ROWS[0], strict=True)), "colour": 1}]},
+            "application/json",
+            422,
+            "unknown columns ['colour']",
+        ),
+        ({"instances": [[5.1, "wide", 1.4, 0.2]]}, "application/json", 422, "non-numeric"),
+        ({"instances": [[5.1, True, 1.4, 0.2]]}, "application/json", 422, "non-numeric"),
+        ({"instances": [[5.1, None, 1.4, 0.2]]}, "application/json", 422, "non-numeric"),
+        ('{"instances": [[5.1, NaN, 1.4, 0.2]]}', "application/json", 422, "finite"),
+        ({"instances": []}, "application/json", 422, "no rows"),
+        ({"rows": ROWS}, "application/json", 422, "exactly one of the keys"),
+        ([1, 2], "application/json", 422, "must be an object"),
+        ({"instances": ROWS, "inputs": ROWS}, "application/json", 422, "exactly one"),
+        ({"inputs": {"sepal_length": [1.0]}}, "application/json", 422, "missing columns"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(client, body, content_type, status, hint):
+    r = post(client, body, content_type)
+    assert r.status_code == status, r.data
+    assert hint in r.json["error"]
+
+
+def test_body_over_the_limit_is_413(client):
+    big = {"instances": [ROWS[0]] * 2000}
+    r = post(client, big)
+    assert r.status_code == 413
+    assert "limit" in r.json["error"]
+
+
+def test_unknown_path_and_method_answer_json(client):
+    assert client.get("/nope").status_code == 404
+    r = client.get("/invocations")
+    assert r.status_code == 405 and "error" in r.json
+
+
+def test_health_ready_model_metrics(client, served):
+    assert client.get("/health").json == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json["registry"]["registry_reachable"] is True
+    model = client.get("/model").json
+    assert model["version"] == served[1].current.version and model["columns"] == COLUMNS
+    post(client, {"instances": ROWS})
+    text = client.get("/metrics").data.decode()
+    assert 'mlops_predictions_total{cls="0",model="api-model"}' in text
+    assert "mlops_http_request_duration_seconds_bucket" in text
+
+
+def test_no_model_yet_is_503(platform):
+    holder = _holder(platform.mlflow.url, "api-model", alias="never-set")
+    holder.check_once()
+    assert holder.current is None
+    client = create_app(holder).test_client()
+    r = post(client, {"instances": ROWS})
+    assert r.status_code == 503 and "no model loaded yet" in r.json["error"]
+    assert client.get("/ready").status_code == 503
+    assert client.get("/model").status_code == 503
+
+
+def test_unreachable_registry_keeps_serving(served):
+    cfg, _ = served
+    holder = _holder(cfg.tracking_uri, cfg.model_name)
+    holder.check_once()
+    loaded = holder.current
+    # the same holder, now pointed at a registry nobody listens on
+    dead = registry.client(f"http://127.0.0.1:{free_port()}")
+    holder.resolve = lambda: registry.version_for_alias(dead, cfg.model_name, "Production")
+    holder.check_once()
+    assert holder.current is loaded
+    assert holder.registry_reachable is False
+    client = create_app(holder).test_client()
+    assert post(client, {"instances": ROWS}).status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json["registry"]["registry_reachable"] is False
+    assert "registry" in ready.json["registry"]["last_error"]

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from server.payload import PayloadError, parse
+
+COLS = ("a", "b")
+
+
+def test_split_reorders_columns():
+    m = parse({"dataframe_split": {"columns": ["b", "a"], "data": [[2, 1]]}}, COLS)
+    assert m.tolist() == [[1.0, 2.0]]
+    assert m.dtype == np.float64
+
+
+def test_columnar_inputs():
+    assert parse({"inputs": {"a": [1, 3], "b": [2, 4]}}, COLS).tolist() == [[1, 2], [3, 4]]
+
+
+def test_columnar_inputs_of_unequal_length():
+    with pytest.raises(PayloadError, match="equal length"):
+        parse({"inputs": {"a": [1, 3], "b": [2]}}, COLS)
+
+
+def test_duplicate_columns_refused():
+    with pytest.raises(PayloadError, match="missing columns"):
+        parse({"dataframe_split": {"columns": ["a", "a"], "data": [[1, 2]]}}, COLS)
+
+
+@pytest.mark.parametrize("value", ["1.5", True, None, [1], {"x": 1}])
+def test_non_numbers_refused(value):
+    with pytest.raises(PayloadError) as err:
+        parse({"instances": [[1, value]]}, COLS)
+    assert err.value.status == 422
+
+
+def test_infinity_refused():
+    with pytest.raises(PayloadError, match="finite"):
+        parse({"instances": [[1, float("inf")]]}, COLS)
