@@ -4,13 +4,14 @@
 PYTHON ?= python3
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
+TOOLS_VENV := .venv-tools
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: venvs lint test test-unit test-integration demo clean
+.PHONY: venvs lint test test-unit test-integration test-terraform demo clean
 
-venvs: $(VENV)/.installed $(AIRFLOW_VENV)/.installed
+venvs: $(VENV)/.installed $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements/*.txt
+$(VENV)/.installed: requirements.txt requirements/ml.txt requirements/model-server.txt requirements/mlflow-server.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements.txt
 	touch $@
@@ -18,6 +19,11 @@ $(VENV)/.installed: requirements.txt requirements/*.txt
 $(AIRFLOW_VENV)/.installed: requirements/airflow.txt requirements/ml.txt
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/airflow.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
 	touch $@
 
 lint: $(VENV)/.installed
@@ -30,6 +36,9 @@ test-unit: $(VENV)/.installed
 test-integration: venvs
 	$(VENV)/bin/pytest tests/integration
 
+test-terraform: venvs
+	$(VENV)/bin/pytest tests/terraform
+
 test: lint venvs
 	$(VENV)/bin/pytest tests
 
@@ -37,4 +46,4 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/python scripts/demo_local.py
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache
