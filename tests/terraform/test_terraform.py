@@ -216,8 +216,8 @@ def test_rendered_inventory_works_with_ansible(tmp_path):
         cwd=root,
     )
     listed = json.loads(run(TOOLS / "ansible-inventory", "-i", inventory, "--list"))
-    hostvars = listed["_meta"]["hostvars"]["mlops"]
-    assert listed["mlops"]["hosts"] == ["mlops"]
+    hostvars = listed["_meta"]["hostvars"]["mlops-vm"]
+    assert listed["mlops"]["hosts"] == ["mlops-vm"]
     assert hostvars["ansible_host"] == "198.51.100.30"
     assert hostvars["mlops_public_hostname"] == "mlops.example.org"
     assert hostvars["mlops_data_dir"] == "/var/lib/mlops"

@@ -7,7 +7,7 @@ locals {
       children = {
         (var.group) = {
           hosts = {
-            mlops = {
+            "mlops-vm" = {
               ansible_host                 = var.host
               ansible_user                 = var.ssh_user
               ansible_ssh_private_key_file = var.ssh_private_key_file

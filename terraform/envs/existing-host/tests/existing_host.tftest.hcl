@@ -7,7 +7,7 @@ run "writes_the_inventory_file" {
   command = apply
 
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.ansible_host == "198.51.100.20"
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_host == "198.51.100.20"
     error_message = "the inventory must point at the host"
   }
   assert {

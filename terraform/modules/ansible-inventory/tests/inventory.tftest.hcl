@@ -7,19 +7,19 @@ run "renders_a_valid_inventory" {
   command = apply
 
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.ansible_host == "203.0.113.10"
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_host == "203.0.113.10"
     error_message = "ansible_host must be the host variable"
   }
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.mlops_public_hostname == "203.0.113.10"
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].mlops_public_hostname == "203.0.113.10"
     error_message = "public_hostname must default to host"
   }
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.mlops_data_dir == "/var/lib/mlops"
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].mlops_data_dir == "/var/lib/mlops"
     error_message = "data_dir default must reach the inventory"
   }
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.ansible_become == true
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_become == true
     error_message = "the playbook needs become"
   }
 }
@@ -33,11 +33,11 @@ run "public_hostname_overrides" {
   }
 
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.mlops_public_hostname == "mlops.example.org"
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].mlops_public_hostname == "mlops.example.org"
     error_message = "public_hostname must reach the inventory"
   }
   assert {
-    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts.mlops.ansible_user == "debian"
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_user == "debian"
     error_message = "ssh_user must reach the inventory"
   }
 }

@@ -1,0 +1,27 @@
+"""Verify of the converged host. Host networking: the platform's 127.0.0.1 ports
+are this machine's, so HTTP checks go straight from the test to 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def ports() -> dict:
+    return yaml.safe_load((REPO / "ansible/group_vars/all/ports.yml").read_text())["mlops_ports"]
+
+
+@pytest.fixture(scope="session")
+def secrets(host) -> dict:
+    """The secrets the playbook generated on the controller for this host."""
+    name = host.backend.name
+    folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ".secrets" / name
+    if not folder.is_dir():
+        folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory/../.secrets" / name
+    return {p.name: p.read_text().strip() for p in folder.iterdir()}
