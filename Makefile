@@ -1,13 +1,47 @@
 # mlops-vm: the commands the README gives.
-#   make demo   start the services locally and run the demo path (no cloud, no VM)
-#   make test   lint + every test suite
+#   make demo   bring the platform up in a local systemd container and run the demo path
+#   make test   lint + every test suite (unit, integration, terraform, molecule)
+# Everything else is a building block of those two.
 PYTHON ?= python3
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
 TOOLS_VENV := .venv-tools
 PIP_FLAGS ?= --disable-pip-version-check -q
+IMAGE ?= $(or $(MLOPS_TEST_IMAGE),local/debian12-systemd:latest)
+ROOTFS := /var/tmp/mlops-debian12-rootfs
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+MOLECULE := . $(TOOLS_VENV)/bin/activate && PATH="$$PATH:/usr/bin" molecule
+SCENARIOS ?= default single-postgres
+export MLOPS_PIP_CACHE ?= /var/cache/mlops-molecule/pip
 
-.PHONY: venvs lint test test-unit test-integration test-terraform demo clean
+.PHONY: deps engine image venvs lint test test-unit test-integration test-terraform \
+        test-molecule up demo down demo-local clean
+
+# Debian packages the tests and the local platform need (root on Debian 12)
+deps:
+	@missing=""; for p in postgresql-15 make python3-venv docker.io debootstrap; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
+# Docker engine without a bridge: containers share the host's network (127.0.0.1 only)
+engine: deps
+	@docker info >/dev/null 2>&1 || { \
+	  echo "starting dockerd (no bridge, no iptables)"; \
+	  nohup dockerd --bridge=none --iptables=false --ip-masq=false >/var/log/mlops-dockerd.log 2>&1 & \
+	  for i in $$(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker info >/dev/null 2>&1 || { echo "dockerd did not start: see /var/log/mlops-dockerd.log"; exit 1; }; }
+
+# The systemd "VM" image, built locally (no registry is reachable): debootstrap + docker import
+image: engine
+	@docker image inspect $(IMAGE) >/dev/null 2>&1 || { \
+	  echo "building $(IMAGE) with debootstrap (about a minute)"; \
+	  rm -rf $(ROOTFS) && \
+	  debootstrap --variant=minbase \
+	    --include=systemd,systemd-sysv,dbus,python3,sudo,ca-certificates,iproute2,procps \
+	    bookworm $(ROOTFS) $(DEBIAN_MIRROR) >/var/log/mlops-debootstrap.log && \
+	  tar -C $(ROOTFS) -c . | docker import -c 'CMD ["/sbin/init"]' - $(IMAGE) && \
+	  rm -rf $(ROOTFS); }
 
 venvs: $(VENV)/.installed $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed
 
@@ -26,23 +60,48 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
 	touch $@
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(TOOLS_VENV)/bin/yamllint --strict .
+	. $(TOOLS_VENV)/bin/activate && ansible-lint
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; \
+	 else echo "terraform not installed: terraform fmt skipped"; fi
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit
 
-test-integration: venvs
+test-integration: deps venvs
 	$(VENV)/bin/pytest tests/integration
 
 test-terraform: venvs
 	$(VENV)/bin/pytest tests/terraform
 
-test: lint venvs
-	$(VENV)/bin/pytest tests
+# converge, idempotence and verify of each scenario, one at a time (host networking)
+test-molecule: image $(TOOLS_VENV)/.installed
+	mkdir -p $(MLOPS_PIP_CACHE)
+	@for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; start=$$(date +%s); \
+	  $(MOLECULE) test -s $$s || exit 1; \
+	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
-demo: $(VENV)/.installed
+test: deps lint venvs
+	$(VENV)/bin/pytest tests
+	$(MAKE) test-molecule
+
+# The platform in a local systemd container (the "VM"), converged with site.yml
+up: image $(TOOLS_VENV)/.installed
+	mkdir -p $(MLOPS_PIP_CACHE)
+	$(MOLECULE) converge -s default
+
+demo: up
+	$(TOOLS_VENV)/bin/python scripts/platform_demo.py --secrets ansible/.secrets/mlops-molecule-default
+
+down: $(TOOLS_VENV)/.installed
+	$(MOLECULE) destroy -s default
+
+# The demo path with the programs as plain processes (no Docker, no systemd)
+demo-local: deps $(VENV)/.installed
 	$(VENV)/bin/python scripts/demo_local.py
 
 clean:

@@ -3,7 +3,6 @@ are this machine's, so HTTP checks go straight from the test to 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,5 @@ def ports() -> dict:
 @pytest.fixture(scope="session")
 def secrets(host) -> dict:
     """The secrets the playbook generated on the controller for this host."""
-    name = host.backend.name
-    folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / ".secrets" / name
-    if not folder.is_dir():
-        folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory/../.secrets" / name
+    folder = REPO / "ansible" / ".secrets" / host.backend.name
     return {p.name: p.read_text().strip() for p in folder.iterdir()}
