@@ -3,12 +3,14 @@ are this machine's, so HTTP checks go straight from the test to 127.0.0.1."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))  # platform_demo: the demo path's API clients
 
 
 @pytest.fixture(scope="session")
@@ -16,8 +18,8 @@ def ports() -> dict:
     return yaml.safe_load((REPO / "ansible/group_vars/all/ports.yml").read_text())["mlops_ports"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secrets(host) -> dict:
     """The secrets the playbook generated on the controller for this host."""
-    folder = REPO / "ansible" / ".secrets" / host.backend.name
+    folder = REPO / "ansible" / ".secrets" / host.backend.get_hostname()
     return {p.name: p.read_text().strip() for p in folder.iterdir()}

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import requests
-
-MODEL = "iris-classifier"
-ROW = {"dataframe_split": {
-    "columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
-    "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}}
+from platform_demo import ROW, Airflow, aliases, set_alias, wait_serving
 
 
 def target_units(host) -> list[str]:
@@ -43,9 +38,15 @@ def wait_healthy(ports: dict, timeout: float) -> float:
 
 def test_every_unit_of_mlops_target_is_active_and_enabled(host):
     units = target_units(host)
-    expected = {"mlflow.service", "mlops-model-server.service", "mlops-tag-watcher.service",
-                "airflow-api-server.service", "airflow-scheduler.service",
-                "airflow-dag-processor.service", "airflow-triggerer.service"}
+    expected = {
+        "mlflow.service",
+        "mlops-model-server.service",
+        "mlops-tag-watcher.service",
+        "airflow-api-server.service",
+        "airflow-scheduler.service",
+        "airflow-dag-processor.service",
+        "airflow-triggerer.service",
+    }
     assert expected <= set(units), units
     assert any(u.startswith("postgresql@15-") for u in units)
     for unit in units:
@@ -67,79 +68,39 @@ def test_secret_files_are_private(host):
         assert f.mode == 0o600 and f.user == "root", path
 
 
-class Airflow:
-    def __init__(self, port: int, password: str) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        token = requests.post(f"{self.base}/auth/token", timeout=10,
-                              json={"username": "admin", "password": password})
-        token.raise_for_status()
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-
-    def run(self, dag_id: str, timeout: float = 600) -> dict:
-        deadline = time.monotonic() + timeout
-        while self.session.get(f"{self.base}/api/v2/dags/{dag_id}", timeout=10).status_code != 200:
-            assert time.monotonic() < deadline, f"{dag_id} was never parsed"
-            time.sleep(2)
-        self.session.patch(f"{self.base}/api/v2/dags/{dag_id}", json={"is_paused": False},
-                           timeout=10).raise_for_status()
-        created = self.session.post(f"{self.base}/api/v2/dags/{dag_id}/dagRuns", timeout=10,
-                                    json={"logical_date": None, "conf": {}})
-        assert created.status_code in (200, 201), created.text
-        run_id = created.json()["dag_run_id"]
-        while True:
-            run = self.session.get(f"{self.base}/api/v2/dags/{dag_id}/dagRuns/{run_id}",
-                                   timeout=10).json()
-            if run["state"] in ("success", "failed"):
-                break
-            assert time.monotonic() < deadline, f"{dag_id} still {run['state']} after {timeout}s"
-            time.sleep(3)
-        if run["state"] != "success":
-            tis = self.session.get(
-                f"{self.base}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                timeout=10).json()
-            pytest.fail(f"{dag_id} failed: {tis}")
-        return run
-
-
 def app_db(host, ports: dict, single: bool, sql: str) -> str:
     port = ports["postgres_single"] if single else ports["postgres_app"]
-    return host.check_output(f"runuser -u postgres -- psql -p {port} -d app -tAc \"{sql}\"")
+    return host.check_output(f'runuser -u postgres -- psql -p {port} -d app -tAc "{sql}"')
 
 
 def test_demo_path(host, ports, secrets):
-    single = "single" in host.backend.name
-    airflow = Airflow(ports["airflow_api"], secrets["airflow_admin"])
+    single = "single" in host.backend.get_hostname()
+    airflow = Airflow(f"http://127.0.0.1:{ports['airflow_api']}", "admin", secrets["airflow_admin"])
     airflow.run("dag_data_predictions")
     airflow.run("dag_training", timeout=900)
 
-    mlflow = f"http://127.0.0.1:{ports['mlflow']}/api/2.0/mlflow"
-    model = requests.get(f"{mlflow}/registered-models/get", params={"name": MODEL},
-                         timeout=10).json()["registered_model"]
-    aliases = {a["alias"]: a["version"] for a in model.get("aliases", [])}
-    assert "candidate" in aliases
-    requests.post(f"{mlflow}/registered-models/alias", timeout=10, json={
-        "name": MODEL, "alias": "Production", "version": aliases["candidate"]}).raise_for_status()
-
+    mlflow = f"http://127.0.0.1:{ports['mlflow']}"
+    candidate = aliases(mlflow)["candidate"]
+    set_alias(mlflow, "Production", candidate)
     server = f"http://127.0.0.1:{ports['model_server']}"
-    deadline = time.monotonic() + 90
-    while requests.get(f"{server}/ready", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline, "the model server never loaded Production"
-        time.sleep(2)
+    took = wait_serving(server, candidate, timeout=90)
+    print(f"model server serves version {candidate} {took:.1f}s after the promotion")
+    assert requests.get(f"{server}/ready", timeout=5).status_code == 200
     answer = requests.post(f"{server}/invocations", json=ROW, timeout=10).json()
-    assert answer["model"]["version"] == int(aliases["candidate"])
+    assert answer["model"]["version"] == candidate
     assert len(answer["predictions"]) == 2
 
     airflow.run("dag_inference")
     airflow.run("dag_model_monitoring")
     assert int(app_db(host, ports, single, "SELECT count(*) FROM predictions")) >= 50
     versions = app_db(host, ports, single, "SELECT DISTINCT model_version FROM predictions")
-    assert versions.split() == [str(aliases["candidate"])]
+    assert versions.split() == [str(candidate)]
     assert int(app_db(host, ports, single, "SELECT count(*) FROM model_evaluations")) >= 2
     assert int(app_db(host, ports, single, "SELECT count(*) FROM feature_drift")) == 4
     deadline = time.monotonic() + 30
-    while "Production" not in app_db(host, ports, single,
-                                     "SELECT key FROM registry_events WHERE kind = 'alias'"):
+    while "Production" not in app_db(
+        host, ports, single, "SELECT key FROM registry_events WHERE kind = 'alias'"
+    ):
         assert time.monotonic() < deadline, "the tag watcher did not record the promotion"
         time.sleep(2)
 

@@ -10,6 +10,7 @@ from its identities file instead.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -38,10 +39,16 @@ def _bucket_policy(bucket: str) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-             "Resource": [arn]},
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-             "Resource": [f"{arn}/*"]},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": [arn],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": [f"{arn}/*"],
+            },
         ],
     }
 
@@ -61,13 +68,20 @@ def main() -> None:
         supports_check_mode=True,
     )
     try:
-        from minio import Minio
+        from minio import Minio  # noqa: PLC0415 - a clear error when the venv is wrong
     except ImportError:
-        module.fail_json(msg="the minio package is missing: run this module with the "
-                             "object-store venv's Python (ansible_python_interpreter)")
+        module.fail_json(
+            msg="the minio package is missing: run this module with the "
+            "object-store venv's Python (ansible_python_interpreter)"
+        )
     p = module.params
-    client = Minio(p["endpoint"], access_key=p["access_key"], secret_key=p["secret_key"],
-                   secure=False, region=p["region"])
+    client = Minio(
+        p["endpoint"],
+        access_key=p["access_key"],
+        secret_key=p["secret_key"],
+        secure=False,
+        region=p["region"],
+    )
     deadline = time.monotonic() + p["wait_seconds"]
     while True:
         try:
@@ -88,18 +102,17 @@ def main() -> None:
 
 
 def _minio_user(module: AnsibleModule, p: dict) -> bool:
-    from minio.credentials import StaticProvider
-    from minio.minioadmin import MinioAdmin
+    from minio.credentials import StaticProvider  # noqa: PLC0415
+    from minio.minioadmin import MinioAdmin  # noqa: PLC0415
 
-    admin = MinioAdmin(p["endpoint"], credentials=StaticProvider(p["access_key"], p["secret_key"]),
-                       secure=False)
+    admin = MinioAdmin(
+        p["endpoint"], credentials=StaticProvider(p["access_key"], p["secret_key"]), secure=False
+    )
     policy_name = f"{p['bucket']}-rw"
     users = json.loads(admin.user_list())
     if p["minio_user_access_key"] in users:
         return False
     if not module.check_mode:
-        import tempfile
-
         with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
             json.dump(_bucket_policy(p["bucket"]), fh)
             fh.flush()
