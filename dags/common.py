@@ -18,6 +18,15 @@ DEFAULT_ARGS = {
 }
 
 
+# Arguments every DAG of the platform shares: no catch-up, one run at a time.
+DAG_DEFAULTS = {
+    "start_date": START,
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": DEFAULT_ARGS,
+}
+
+
 def batch_id() -> str:
     """The data batch of this run: its logical date (or, for manual runs, when it ran)."""
     from airflow.sdk import get_current_context  # noqa: PLC0415

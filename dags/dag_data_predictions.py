@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from dags.common import DEFAULT_ARGS, START, batch_id
+from dags.common import DAG_DEFAULTS, batch_id
 
 
 @dag(
     dag_id="dag_data_predictions",
     schedule="0 1 * * *",
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["mlops", "data"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def dag_data_predictions() -> None:
     @task

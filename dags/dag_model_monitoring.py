@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from dags.common import DEFAULT_ARGS, START
+from dags.common import DAG_DEFAULTS
 
 
 @dag(
     dag_id="dag_model_monitoring",
     schedule="0 2 * * *",
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["mlops", "monitoring"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def dag_model_monitoring() -> None:
     @task

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from dags.common import DEFAULT_ARGS, START
+from dags.common import DAG_DEFAULTS
 
 
 @dag(
     dag_id="dag_training",
     schedule="0 3 * * 0",
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["mlops", "training"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def dag_training() -> None:
     @task
