@@ -5,6 +5,8 @@ with the tag watcher recording both alias moves."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -13,7 +15,7 @@ import pytest
 import requests
 
 from ml import data, inference, promote, registry, training
-from tests.harness import model_server, tag_watcher
+from tests.harness import REPO, free_port, model_server, tag_watcher
 
 POLL_SECONDS = 2.0
 ROW = {"dataframe_split": {"columns": list(data.FEATURES), "data": [[5.9, 3.0, 5.1, 1.8]]}}
@@ -42,6 +44,27 @@ class ClientLoop(threading.Thread):
             except requests.RequestException as exc:
                 self.answers.append((time.monotonic(), 0, None))
                 self.errors.append(repr(exc))
+
+
+def check_predict_request_script(base: str, version: int) -> None:
+    """scripts/predict_request.py: the answer and its version; 1 on an error; 2 when down."""
+    script = [sys.executable, str(REPO / "scripts" / "predict_request.py")]
+    ok = subprocess.run([*script, "--url", base], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and f"version {version}" in ok.stdout, ok.stdout + ok.stderr
+    bad = subprocess.run(
+        [*script, "--url", base, "--payload", '{"instances": [[1, 2]]}'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1 and "422" in bad.stderr and "has 2 values" in bad.stderr
+    down = subprocess.run(
+        [*script, "--url", f"http://127.0.0.1:{free_port()}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert down.returncode == 2 and "cannot reach" in down.stderr
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +104,7 @@ def test_demo_path(platform, cfg):
         answer = requests.post(f"{base}/invocations", json=ROW, timeout=5).json()
         assert answer["model"] == {"name": cfg.model_name, "version": first, "alias": "Production"}
         assert answer["predictions"] in ([0], [1], [2])
+        check_predict_request_script(base, first)
 
         # move the alias while a client hammers the server
         second = next(v.version for v in trained.versions if v.version != first)
