@@ -13,6 +13,7 @@ MLOPS_WATCH_BIND (127.0.0.1:8001).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -107,7 +108,9 @@ class TagWatcher:
                 "registry change: model=%s %s=%s %s -> %s", c.model, c.kind, c.key, c.old, c.new
             )
             if c.kind == "alias" and c.new is None:
-                ALIAS_VERSION.remove(c.model, c.key)
+                # the alias may predate this process (state from app-db): no gauge to drop
+                with contextlib.suppress(KeyError):
+                    ALIAS_VERSION.remove(c.model, c.key)
         for (model, kind, key), value in current.items():
             if kind == "alias":
                 ALIAS_VERSION.labels(model, key).set(float(value))
