@@ -21,13 +21,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
-import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ml import data, inference, promote, registry, training  # noqa: E402
 from ml.config import Settings  # noqa: E402
+from scripts.platform_demo import wait_serving  # noqa: E402
 from tests.harness import (  # noqa: E402
     MlflowServer,
     Postgres,
@@ -40,15 +40,6 @@ from tests.harness import (  # noqa: E402
 
 def step(text: str) -> None:
     print(f"\n== {text}", flush=True)
-
-
-def wait_for_version(base: str, version: int, timeout: float = 30) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if requests.get(f"{base}/model", timeout=5).json().get("version") == version:
-            return time.monotonic() - start
-        time.sleep(0.2)
-    raise TimeoutError(f"model server did not switch to version {version}")
 
 
 def start_platform(stack: ExitStack) -> Settings:
@@ -117,7 +108,7 @@ def train_and_serve(stack: ExitStack, cfg: Settings) -> str:
     promote.promote(
         "Production", version=other, tracking_uri=cfg.tracking_uri, model_name=cfg.model_name
     )
-    print(f"switched after {wait_for_version(base, other):.1f}s")
+    print(f"switched after {wait_serving(base, other, timeout=30):.1f}s")
     predict(base)
     return base
 

@@ -94,6 +94,23 @@ class ModelHolder:
         if self._thread:
             self._thread.join(timeout=5)
 
+    @classmethod
+    def for_registry(
+        cls, tracking_uri: str, name: str, alias: str, poll_seconds: float = 10.0
+    ) -> ModelHolder:
+        """A holder that resolves ``name@alias`` in MLflow and loads versions from it."""
+        from ml.registry import client, version_for_alias  # noqa: PLC0415
+        from server import model_loader  # noqa: PLC0415
+
+        registry = client(tracking_uri)
+        return cls(
+            name=name,
+            alias=alias,
+            resolve=lambda: version_for_alias(registry, name, alias),
+            load=lambda version: model_loader.load(tracking_uri, name, version, alias),
+            poll_seconds=poll_seconds,
+        )
+
     def status(self) -> dict:
         return {
             "registry_reachable": self.registry_reachable,

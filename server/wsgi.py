@@ -15,28 +15,17 @@ from __future__ import annotations
 import logging
 import os
 
-from server import model_loader
+from ml.config import settings
 from server.alias_follower import ModelHolder
 from server.app import DEFAULT_MAX_BODY_BYTES, create_app
 
-
-def _holder_from_env() -> ModelHolder:
-    from ml.registry import client, version_for_alias  # noqa: PLC0415
-
-    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    name = os.environ.get("MLOPS_MODEL_NAME", "iris-classifier")
-    alias = os.environ.get("MLOPS_MODEL_ALIAS", "Production")
-    poll = float(os.environ.get("MLOPS_ALIAS_POLL_SECONDS", "10"))
-    registry = client(tracking_uri)
-    return ModelHolder(
-        name=name,
-        alias=alias,
-        resolve=lambda: version_for_alias(registry, name, alias),
-        load=lambda version: model_loader.load(tracking_uri, name, version, alias),
-        poll_seconds=poll,
-    )
-
+cfg = settings()
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-holder = _holder_from_env().start()
+holder = ModelHolder.for_registry(
+    cfg.tracking_uri,
+    cfg.model_name,
+    cfg.serving_alias,
+    float(os.environ.get("MLOPS_ALIAS_POLL_SECONDS", "10")),
+).start()
 app = create_app(holder, int(os.environ.get("MLOPS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)))

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from ml import data, promote, registry, training
-from server import model_loader
 from server.alias_follower import ModelHolder
 from server.app import create_app
 from tests.harness import free_port
@@ -19,13 +18,7 @@ LIMIT = 20_000
 
 
 def _holder(tracking_uri: str, name: str, alias: str = "Production") -> ModelHolder:
-    client = registry.client(tracking_uri)
-    return ModelHolder(
-        name=name,
-        alias=alias,
-        resolve=lambda: registry.version_for_alias(client, name, alias),
-        load=lambda v: model_loader.load(tracking_uri, name, v, alias),
-    )
+    return ModelHolder.for_registry(tracking_uri, name, alias)
 
 
 @pytest.fixture(scope="module")

@@ -46,12 +46,12 @@ def unquote(value: Any) -> Any:
 
 
 def blocks(path: Path, kind: str) -> dict[str, dict]:
-    """{"type.name" or "name": body} of the resource/variable blocks in one file."""
+    """{"type.name" or "name": body} of the resource/data/variable blocks in one file."""
     parsed = hcl2.load(path.open())
     out: dict[str, dict] = {}
     for entry in parsed.get(kind, []):
         for key, body in entry.items():
-            if kind == "resource":
+            if kind in ("resource", "data"):
                 for name, inner in body.items():
                     out[f"{unquote(key)}.{unquote(name)}"] = inner
             else:
@@ -128,8 +128,7 @@ def test_aws_module_invariants():
     assert vm["monitoring"] is True
     assert "debian12" in vm["ami"], "AMI comes from the Debian lookup, not a literal"
 
-    ami = hcl2.load((AWS_VM / "main.tf").open())["data"]
-    debian = next(b for b in ami if '"aws_ami"' in b)['"aws_ami"']['"debian12"']
+    debian = blocks(AWS_VM / "main.tf", "data")["aws_ami.debian12"]
     assert [unquote(o) for o in debian["owners"]] == ["136693429031"], "Debian's own account"
 
     # ingress: only 22, 80, 443, and only from variables, never a literal world CIDR
