@@ -86,6 +86,19 @@ def test_defaults_pass(tmp_path):
         ({"mlops_data_dir": "var/lib/mlops"}, "mlops_data_dir must be an absolute path"),
         ({"postgres_single_instance": "maybe"}, "postgres_single_instance must be true or false"),
         ({"mlops_ports": {**PORTS, "mlflow": 80}}, "mlops_ports.mlflow must be a port number"),
+        (
+            {"mlops_public_ports": {"https": PORTS["mlflow"], "http": 80}},
+            "mlops_public_ports.https must be a free port number",
+        ),
+        ({"proxy_tls_mode": "letsencrypt"}, "proxy_tls_mode must be 'selfsigned'"),
+        (
+            {"proxy_tls_mode": "acme", "proxy_acme_email": "ops@example.org"},
+            "mlops_public_hostname must be a public DNS name",
+        ),
+        (
+            {"proxy_tls_mode": "acme", "mlops_public_hostname": "mlops.example.org"},
+            "proxy_acme_email an e-mail address",
+        ),
     ],
 )
 def test_bad_settings_fail_early_naming_the_setting(tmp_path, overrides, message):
