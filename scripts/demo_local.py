@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from ml import data, inference, promote, registry, training  # noqa: E402
 from ml.config import Settings  # noqa: E402
-from scripts.platform_demo import wait_serving  # noqa: E402
+from scripts.platform_demo import Client, wait_serving  # noqa: E402
 from tests.harness import (  # noqa: E402
     MlflowServer,
     Postgres,
@@ -108,7 +108,7 @@ def train_and_serve(stack: ExitStack, cfg: Settings) -> str:
     promote.promote(
         "Production", version=other, tracking_uri=cfg.tracking_uri, model_name=cfg.model_name
     )
-    print(f"switched after {wait_serving(base, other, timeout=30):.1f}s")
+    print(f"switched after {wait_serving(Client(base), other, timeout=30):.1f}s")
     predict(base)
     return base
 

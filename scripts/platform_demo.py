@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The demo path on a converged platform, through its real APIs:
+"""The demo path on a converged platform, through its HTTPS entry point:
 
 dag_data_predictions -> dag_training (Airflow REST API) -> promote `candidate` to
 Production (MLflow REST API) -> the model server picks it up -> a prediction ->
-dag_inference -> dag_model_monitoring; then the URLs and where the passwords are.
+dag_inference -> dag_model_monitoring; then the URLs and where the logins are.
 
-    python scripts/platform_demo.py --secrets ansible/.secrets/<host> [--host 127.0.0.1]
+    python scripts/platform_demo.py --secrets ansible/.secrets/<host> [--url https://127.0.0.1]
 
+Every call goes to the proxy with the host's CA (<secrets>/ca.crt) and the
+generated logins: Airflow's admin, MLflow's admin, the API's bearer token.
 Needs requests and PyYAML (the tools venv has both).
 """
 
@@ -35,78 +37,121 @@ class DemoError(RuntimeError):
     pass
 
 
-def ports() -> dict[str, int]:
-    return yaml.safe_load((REPO / "ansible/group_vars/all/ports.yml").read_text())["mlops_ports"]
+def group_vars(name: str) -> dict:
+    return yaml.safe_load((REPO / f"ansible/group_vars/all/{name}.yml").read_text())
+
+
+def public_url(host: str = "127.0.0.1") -> str:
+    port = int(group_vars("ports")["mlops_public_ports"]["https"])
+    return f"https://{host}" + ("" if port == 443 else f":{port}")
+
+
+class Client(requests.Session):
+    """A session bound to one base URL, with its CA, login or bearer token."""
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        verify: bool | str = True,
+        auth: tuple[str, str] | None = None,
+        token: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.base = base.rstrip("/")
+        self.verify = verify
+        self.auth = auth
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: object, **kwargs: object
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        # per request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+        kwargs.setdefault("verify", self.verify)
+        return super().request(method, f"{self.base}{url}", *args, **kwargs)
+
+
+class Platform:
+    """The three clients of the demo path, all through the proxy."""
+
+    def __init__(self, url: str, secrets: Path) -> None:
+        self.url = url.rstrip("/")
+        self.secrets = secrets
+        ca = str(secrets / "ca.crt")
+        admin = ("admin", self.secret("mlflow_admin"))
+        self.mlflow = Client(f"{self.url}/mlflow", verify=ca, auth=admin)
+        self.api = Client(f"{self.url}/api", verify=ca, token=self.secret("api_token"))
+        self.airflow_client = Client(f"{self.url}/airflow", verify=ca)
+
+    def secret(self, name: str) -> str:
+        return (self.secrets / name).read_text().strip()
+
+    def airflow(self) -> Airflow:
+        return Airflow(self.airflow_client, "admin", self.secret("airflow_admin"))
 
 
 class Airflow:
     """Just enough of Airflow 3's REST API: log in, unpause, trigger, wait."""
 
-    def __init__(self, base: str, user: str, password: str) -> None:
-        self.base = base
-        token = requests.post(
-            f"{base}/auth/token", json={"username": user, "password": password}, timeout=10
-        )
+    def __init__(self, session: Client, user: str, password: str) -> None:
+        token = session.post("/auth/token", json={"username": user, "password": password})
         if token.status_code not in {200, 201}:
             raise DemoError(f"Airflow login failed ({token.status_code}): {token.text[:200]}")
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        self.session = session
 
     def run(self, dag_id: str, timeout: float = 600) -> dict:
         """Trigger one run of ``dag_id`` and wait for it; DemoError if it fails."""
         deadline = time.monotonic() + timeout
-        url = f"{self.base}/api/v2/dags/{dag_id}"
-        while self.session.get(url, timeout=10).status_code != 200:
+        url = f"/api/v2/dags/{dag_id}"
+        while self.session.get(url).status_code != 200:
             if time.monotonic() > deadline:
                 raise DemoError(f"{dag_id} was never parsed by the dag-processor")
             time.sleep(2)
-        self.session.patch(url, json={"is_paused": False}, timeout=10).raise_for_status()
-        created = self.session.post(
-            f"{url}/dagRuns", json={"logical_date": None, "conf": {}}, timeout=10
-        )
+        self.session.patch(url, json={"is_paused": False}).raise_for_status()
+        created = self.session.post(f"{url}/dagRuns", json={"logical_date": None, "conf": {}})
         if created.status_code not in (200, 201):
             raise DemoError(f"cannot trigger {dag_id}: {created.status_code} {created.text[:300]}")
         run_id = created.json()["dag_run_id"]
         while True:
-            run = self.session.get(f"{url}/dagRuns/{run_id}", timeout=10).json()
+            run = self.session.get(f"{url}/dagRuns/{run_id}").json()
             if run["state"] in ("success", "failed"):
                 break
             if time.monotonic() > deadline:
                 raise DemoError(f"{dag_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(3)
         if run["state"] != "success":
-            tasks = self.session.get(f"{url}/dagRuns/{run_id}/taskInstances", timeout=10).json()
+            tasks = self.session.get(f"{url}/dagRuns/{run_id}/taskInstances").json()
             states = {t["task_id"]: t["state"] for t in tasks.get("task_instances", [])}
             raise DemoError(f"{dag_id} run {run_id} failed: {states}")
         return run
 
 
-def aliases(mlflow: str) -> dict[str, int]:
-    got = requests.get(
-        f"{mlflow}/api/2.0/mlflow/registered-models/get", params={"name": MODEL}, timeout=10
-    )
+def aliases(mlflow: Client) -> dict[str, int]:
+    got = mlflow.get("/api/2.0/mlflow/registered-models/get", params={"name": MODEL})
     got.raise_for_status()
     return {
         a["alias"]: int(a["version"]) for a in got.json()["registered_model"].get("aliases", [])
     }
 
 
-def set_alias(mlflow: str, alias: str, version: int) -> None:
-    requests.post(
-        f"{mlflow}/api/2.0/mlflow/registered-models/alias",
-        timeout=10,
+def set_alias(mlflow: Client, alias: str, version: int) -> None:
+    mlflow.post(
+        "/api/2.0/mlflow/registered-models/alias",
         json={"name": MODEL, "alias": alias, "version": str(version)},
     ).raise_for_status()
 
 
-def wait_serving(server: str, version: int, timeout: float = 120) -> float:
+def wait_serving(server: Client, version: int, timeout: float = 120) -> float:
     """Seconds until the model server answers with ``version``."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         try:
-            if requests.get(f"{server}/model", timeout=5).json().get("version") == version:
+            if server.get("/model", timeout=5).json().get("version") == version:
                 return time.monotonic() - start
-        except requests.RequestException:
+        except (requests.RequestException, ValueError):
             pass
         time.sleep(1)
     raise DemoError(f"the model server did not serve version {version} within {timeout:.0f}s")
@@ -119,22 +164,19 @@ def main() -> int:
     parser.add_argument(
         "--secrets", type=Path, required=True, help="the host's secrets folder on this controller"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="where the platform's ports answer")
+    parser.add_argument("--url", default=public_url(), help="the platform's HTTPS entry point")
     args = parser.parse_args()
-    p = ports()
-    mlflow = f"http://{args.host}:{p['mlflow']}"
-    server = f"http://{args.host}:{p['model_server']}"
-    password = (args.secrets / "airflow_admin").read_text().strip()
+    platform = Platform(args.url, args.secrets)
     try:
-        airflow = Airflow(f"http://{args.host}:{p['airflow_api']}", "admin", password)
+        airflow = platform.airflow()
         for dag_id in ("dag_data_predictions", "dag_training"):
             print(f"== {dag_id}", flush=True)
             airflow.run(dag_id, timeout=900)
-        candidate = aliases(mlflow)["candidate"]
+        candidate = aliases(platform.mlflow)["candidate"]
         print(f"== promote: Production -> version {candidate} (the candidate)")
-        set_alias(mlflow, "Production", candidate)
-        print(f"model server serves it after {wait_serving(server, candidate):.1f}s")
-        answer = requests.post(f"{server}/invocations", json=ROW, timeout=10).json()
+        set_alias(platform.mlflow, "Production", candidate)
+        print(f"model server serves it after {wait_serving(platform.api, candidate):.1f}s")
+        answer = platform.api.post("/invocations", json=ROW).json()
         print(f"prediction: {json.dumps(answer)}")
         for dag_id in ("dag_inference", "dag_model_monitoring"):
             print(f"== {dag_id}", flush=True)
@@ -142,14 +184,16 @@ def main() -> int:
     except (DemoError, requests.RequestException) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
+    url, secrets = platform.url, args.secrets
     print(f"""
-The platform (all on {args.host}; an HTTPS entry point comes with the proxy role):
-  MLflow       {mlflow}/
-  Airflow      http://{args.host}:{p["airflow_api"]}/   user admin,
-               password in {args.secrets}/airflow_admin
-  model server {server}/invocations   (/ready, /model, /metrics)
-  tag watcher  http://{args.host}:{p["tag_watcher"]}/metrics
-Generated secrets: {args.secrets}/ (0600, git-ignored)""")
+The platform: {url}/  (the landing page lists every UI and its status)
+  trust the host's CA in your browser: {secrets}/ca.crt
+  MLflow        {url}/mlflow/        user admin, password in {secrets}/mlflow_admin
+  Airflow       {url}/airflow/       user admin, password in {secrets}/airflow_admin
+  Prometheus    {url}/prometheus/    user admin, password in {secrets}/proxy_admin
+  Alertmanager  {url}/alertmanager/  user admin, password in {secrets}/proxy_admin
+  model API     {url}/api/invocations  header "Authorization: Bearer $(cat {secrets}/api_token)"
+Generated secrets: {secrets}/ (0600, git-ignored)""")
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import requests
-from platform_demo import ROW, Airflow, aliases, set_alias, wait_serving
+from platform_demo import ROW, Client, aliases, set_alias, wait_serving
 
 
 def target_units(host) -> list[str]:
@@ -17,8 +17,8 @@ def target_units(host) -> list[str]:
 def wait_healthy(ports: dict, timeout: float) -> float:
     """Seconds until every HTTP endpoint answers; fails with what is still down."""
     checks = {
-        "mlflow": f"http://127.0.0.1:{ports['mlflow']}/health",
-        "airflow": f"http://127.0.0.1:{ports['airflow_api']}/api/v2/monitor/health",
+        "mlflow": f"http://127.0.0.1:{ports['mlflow']}/mlflow/health",
+        "airflow": f"http://127.0.0.1:{ports['airflow_api']}/airflow/api/v2/monitor/health",
         "model server": f"http://127.0.0.1:{ports['model_server']}/health",
         "tag watcher": f"http://127.0.0.1:{ports['tag_watcher']}/metrics",
     }
@@ -68,27 +68,45 @@ def test_secret_files_are_private(host):
         assert f.mode == 0o600 and f.user == "root", path
 
 
+def host_secret(host, key: str) -> str:
+    """A value of the model server's env file (root-only) on the host."""
+    for line in host.file("/etc/mlops/model-server.env").content_string.splitlines():
+        if line.startswith(f"{key}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{key} is not in model-server.env")
+
+
 def app_db(host, ports: dict, single: bool, sql: str) -> str:
     port = ports["postgres_single"] if single else ports["postgres_app"]
     return host.check_output(f'runuser -u postgres -- psql -p {port} -d app -tAc "{sql}"')
 
 
-def test_demo_path(host, ports, secrets):
+def test_demo_path(host, ports, platform):
+    """The README's demo, through the HTTPS entry point with the generated logins."""
     single = "single" in host.backend.get_hostname()
-    airflow = Airflow(f"http://127.0.0.1:{ports['airflow_api']}", "admin", secrets["airflow_admin"])
+    airflow = platform.airflow()
     airflow.run("dag_data_predictions")
     airflow.run("dag_training", timeout=900)
 
-    mlflow = f"http://127.0.0.1:{ports['mlflow']}"
-    candidate = aliases(mlflow)["candidate"]
-    set_alias(mlflow, "Production", candidate)
-    server = f"http://127.0.0.1:{ports['model_server']}"
-    took = wait_serving(server, candidate, timeout=90)
+    candidate = aliases(platform.mlflow)["candidate"]
+    set_alias(platform.mlflow, "Production", candidate)
+    took = wait_serving(platform.api, candidate, timeout=90)
     print(f"model server serves version {candidate} {took:.1f}s after the promotion")
-    assert requests.get(f"{server}/ready", timeout=5).status_code == 200
-    answer = requests.post(f"{server}/invocations", json=ROW, timeout=10).json()
+    assert platform.api.get("/ready").status_code == 200
+    answer = platform.api.post("/invocations", json=ROW).json()
     assert answer["model"]["version"] == candidate
     assert len(answer["predictions"]) == 2
+    # the services on the host call MLflow as its read-only user: it cannot move an alias
+    reader = Client(
+        f"http://127.0.0.1:{ports['mlflow']}/mlflow",
+        auth=("mlops-reader", host_secret(host, "MLFLOW_TRACKING_PASSWORD")),
+    )
+    assert aliases(reader)["Production"] == candidate
+    denied = reader.post(
+        "/api/2.0/mlflow/registered-models/alias",
+        json={"name": "iris-classifier", "alias": "Production", "version": "1"},
+    )
+    assert denied.status_code == 403, denied.text
 
     airflow.run("dag_inference")
     airflow.run("dag_model_monitoring")

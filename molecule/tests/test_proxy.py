@@ -1,0 +1,171 @@
+"""The HTTPS entry point from the outside: TLS with the host's CA, a login on
+every path, the bearer token of the API, security headers, size limits, the
+landing page, and nothing but the proxy on a public address."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+from platform_demo import ROW, Client
+
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": re.compile(r"max-age=\d{7,}"),
+    "X-Content-Type-Options": re.compile("nosniff"),
+    "X-Frame-Options": re.compile("SAMEORIGIN"),
+}
+
+# Paths that must refuse a request without credentials, and how
+LOGIN_REQUIRED = {
+    "/mlflow/": 401,  # MLflow's basic-auth app
+    "/mlflow/api/2.0/mlflow/registered-models/search": 401,
+    "/airflow/api/v2/dags": 401,  # Airflow's auth manager
+    "/prometheus/": 401,  # proxy basic auth
+    "/prometheus/api/v1/targets": 401,
+    "/alertmanager/": 401,
+    "/api/model": 401,  # bearer token
+    "/api/ready": 401,
+}
+
+
+@pytest.fixture(scope="module")
+def anonymous(platform) -> Client:
+    return Client(platform.url, verify=str(platform.secrets / "ca.crt"))
+
+
+def test_tls_is_signed_by_the_fetched_ca(platform):
+    ca = platform.secrets / "ca.crt"
+    assert ca.is_file(), "the proxy role fetches the CA certificate to the controller"
+    assert Client(platform.url, verify=str(ca)).get("/").status_code == 200
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{platform.url}/", timeout=10)  # the system trust store does not know it
+
+
+def test_plain_http_redirects_to_https(platform, public_ports):
+    answer = requests.get(
+        f"http://127.0.0.1:{public_ports['http']}/mlflow/?x=1", allow_redirects=False, timeout=10
+    )
+    assert answer.status_code == 301
+    assert answer.headers["Location"] == f"{platform.url}/mlflow/?x=1", answer.headers
+
+
+@pytest.mark.parametrize(("path", "status"), sorted(LOGIN_REQUIRED.items()))
+def test_every_path_wants_a_login(anonymous, path, status):
+    answer = anonymous.get(path, allow_redirects=False)
+    assert answer.status_code == status, f"{path}: {answer.status_code} {answer.text[:200]}"
+
+
+def test_airflow_ui_sends_the_anonymous_browser_to_its_login(anonymous):
+    answer = anonymous.get("/airflow/auth/login/", allow_redirects=False)
+    assert answer.status_code in (200, 307), answer.status_code
+
+
+def test_api_token_is_checked(platform, anonymous):
+    wrong = Client(anonymous.base, verify=anonymous.verify, token="not-the-token")
+    for client in (anonymous, wrong):
+        answer = client.post("/api/invocations", json=ROW)
+        assert answer.status_code == 401
+        assert "bearer token" in answer.json()["error"]
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert platform.api.post("/invocations", json=ROW).status_code == 200
+    assert anonymous.get("/api/health").status_code == 200  # liveness needs no token
+    assert anonymous.get("/api/metrics").status_code == 404  # metrics stay on loopback
+
+
+def test_logins_are_accepted(platform, anonymous):
+    assert platform.mlflow.get("/api/2.0/mlflow/registered-models/search").status_code == 200
+    proxy_login = ("admin", platform.secret("proxy_admin"))
+    for path in ("/prometheus/api/v1/targets", "/alertmanager/api/v2/status"):
+        assert anonymous.get(path, auth=proxy_login).status_code == 200, path
+        assert anonymous.get(path, auth=("admin", "wrong")).status_code == 401, path
+
+
+@pytest.mark.parametrize("path", ["/", "/mlflow/", "/api/invocations", "/prometheus/"])
+def test_security_headers(anonymous, path):
+    answer = anonymous.get(path)
+    for name, pattern in SECURITY_HEADERS.items():
+        assert pattern.search(answer.headers.get(name, "")), f"{path}: {name} missing"
+    assert "nginx/" not in answer.headers.get("Server", "")
+
+
+def test_request_size_is_limited(platform):
+    big = b"x" * (3 * 1024 * 1024)  # above proxy_api_max_body_size (2m)
+    answer = platform.api.post(
+        "/invocations", data=big, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 413
+    # under the proxy's limit but over the server's own: the server's JSON 413
+    answer = platform.api.post(
+        "/invocations", data=big[: 1536 * 1024], headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert "error" in answer.json()
+
+
+def test_landing_page_lists_every_ui_with_its_live_status(anonymous):
+    deadline = time.monotonic() + 60
+    while True:
+        page = anonymous.get("/").text
+        states = dict(re.findall(r'id="status-([a-z-]+)">(up|down)<', page))
+        if states and set(states.values()) == {"up"}:
+            break
+        assert time.monotonic() < deadline, f"not every UI is up on the landing page: {states}"
+        time.sleep(3)
+    assert {"mlflow", "airflow", "prometheus", "alertmanager", "prediction-api"} <= set(states)
+    for path in ("/mlflow/", "/airflow/", "/prometheus/", "/alertmanager/"):
+        assert f'href="{path}"' in page
+    assert "ca.crt" in page and "ansible/.secrets/" in page
+
+
+def listeners(host) -> list[tuple[str, int, str]]:
+    """(address, port, process) of every TCP listener owned by a process of the host.
+
+    Host networking: the container shares this machine's sockets, and inside it
+    `ss` cannot name the processes of other users (no CAP_SYS_PTRACE). So list
+    them from this machine and keep those in the container's PID namespace."""
+    pid = subprocess.check_output(
+        ["docker", "inspect", "-f", "{{.State.Pid}}", host.backend.name], text=True
+    ).strip()
+    namespace = os.readlink(f"/proc/{pid}/ns/pid")
+    found = []
+    for line in subprocess.check_output(["ss", "-H", "-ltnp"], text=True).splitlines():
+        address, port = line.split()[3].rsplit(":", 1)
+        for name, owner in re.findall(r'\("([^"]+)",pid=(\d+)', line):
+            try:
+                if os.readlink(f"/proc/{owner}/ns/pid") == namespace:
+                    found.append((address.strip("[]"), int(port), name))
+            except FileNotFoundError:  # the process ended meanwhile
+                pass
+    return sorted(set(found))
+
+
+def test_only_the_proxy_listens_on_public_addresses(host, public_ports):
+    ours = listeners(host)
+    public = [(a, p, proc) for a, p, proc in ours if a not in {"127.0.0.1", "::1"}]
+    print(f"\n{len(ours)} listeners of the platform; on public addresses: {public}")
+    assert len(ours) >= 15, f"the platform's own listeners were not found: {ours}"
+    assert {proc for _, _, proc in public} == {"nginx"}, public
+    assert {p for _, p, _ in public} == set(public_ports.values())
+
+
+def test_firewall_ruleset_is_rendered_and_valid_but_not_loaded_here(host):
+    rules = host.file("/etc/nftables.conf")
+    assert rules.exists and "policy drop" in rules.content_string
+    allowed = re.search(r"tcp dport \{ ([0-9, ]+) \}", rules.content_string).group(1)
+    assert sorted(int(p) for p in allowed.split(",")) == [22, 80, 443]
+    # loaded for real, into a throwaway network namespace: the kernel accepts it as written
+    loaded = host.run(
+        "unshare --user --map-root-user --net sh -c 'nft -f /etc/nftables.conf && nft list ruleset'"
+    )
+    assert loaded.rc == 0, loaded.stderr
+    assert "policy drop" in loaded.stdout and "tcp dport { 22, 80, 443 }" in loaded.stdout
+    print(
+        "\nfirewall: /etc/nftables.conf rendered and loaded into a throwaway network namespace "
+        "(inbound TCP 22, 80, 443 only); NOT applied to the host: the container shares this "
+        "machine's network (firewall_apply: false in Molecule)"
+    )
+    assert not host.service("nftables").is_running
