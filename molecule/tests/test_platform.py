@@ -92,7 +92,11 @@ def test_demo_path(host, ports, platform):
     set_alias(platform.mlflow, "Production", candidate)
     took = wait_serving(platform.api, candidate, timeout=90)
     print(f"model server serves version {candidate} {took:.1f}s after the promotion")
-    assert platform.api.get("/ready").status_code == 200
+    # each worker follows the alias on its own poll: all are ready within two intervals
+    deadline = time.monotonic() + 30
+    while (ready := platform.api.get("/ready")).status_code != 200:
+        assert time.monotonic() < deadline, f"not every worker is ready: {ready.text}"
+        time.sleep(1)
     answer = platform.api.post("/invocations", json=ROW).json()
     assert answer["model"]["version"] == candidate
     assert len(answer["predictions"]) == 2

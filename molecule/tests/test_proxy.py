@@ -128,7 +128,7 @@ def listeners(host) -> list[tuple[str, int, str]]:
     `ss` cannot name the processes of other users (no CAP_SYS_PTRACE). So list
     them from this machine and keep those in the container's PID namespace."""
     pid = subprocess.check_output(
-        ["docker", "inspect", "-f", "{{.State.Pid}}", host.backend.name], text=True
+        ["docker", "inspect", "-f", "{{.State.Pid}}", host.backend.get_hostname()], text=True
     ).strip()
     namespace = os.readlink(f"/proc/{pid}/ns/pid")
     found = []
