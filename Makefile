@@ -13,9 +13,12 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 MOLECULE := . $(TOOLS_VENV)/bin/activate && PATH="$$PATH:/usr/bin" molecule
 SCENARIOS ?= default single-postgres
 export MLOPS_PIP_CACHE ?= /var/cache/mlops-molecule/pip
+# Debian's promtool, unpacked (installing the package would start a Prometheus on :9090)
+PROMTOOL := .tools/prometheus/usr/bin/promtool
+export MLOPS_PROMTOOL := $(CURDIR)/$(PROMTOOL)
 
 .PHONY: deps engine image venvs lint test test-unit test-integration test-terraform \
-        test-molecule up demo down demo-local clean
+        test-prometheus test-molecule up demo down demo-local clean
 
 # Debian packages the tests and the local platform need (root on Debian 12)
 deps:
@@ -60,6 +63,11 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
 	touch $@
 
+$(PROMTOOL):
+	mkdir -p .tools && cd .tools && rm -f prometheus_*.deb && \
+	  { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
+	  dpkg-deb -x prometheus_*.deb prometheus && rm prometheus_*.deb
+
 lint: $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -77,6 +85,9 @@ test-integration: deps venvs
 test-terraform: venvs
 	$(VENV)/bin/pytest tests/terraform
 
+test-prometheus: $(VENV)/.installed $(PROMTOOL)
+	$(VENV)/bin/pytest tests/prometheus
+
 # converge, idempotence and verify of each scenario, one at a time (host networking)
 test-molecule: image $(TOOLS_VENV)/.installed
 	mkdir -p $(MLOPS_PIP_CACHE)
@@ -85,7 +96,7 @@ test-molecule: image $(TOOLS_VENV)/.installed
 	  $(MOLECULE) test -s $$s || exit 1; \
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
-test: deps lint venvs
+test: deps lint venvs $(PROMTOOL)
 	$(VENV)/bin/pytest tests
 	$(MAKE) test-molecule
 
@@ -105,4 +116,4 @@ demo-local: deps $(VENV)/.installed
 	$(VENV)/bin/python scripts/demo_local.py
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(TOOLS_VENV) .tools .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -138,8 +139,11 @@ def test_prometheus_shows_its_targets_up(browser, platform):
     browser.get(f"{platform.url}/prometheus/")
     assert "/prometheus/classic/" in browser.current_url, browser.current_url
     browser.get(f"{platform.url}/prometheus/classic/targets")
-    jobs = ["prometheus", "alertmanager", "node", "model-server", "tag-watcher"]
-    shows(browser, "prometheus-targets", [f"{job} (1/1 up)" for job in jobs])
+    jobs = ["prometheus", "alertmanager", "node", "model-server", "tag-watcher", "object-store"]
+    shows(browser, "prometheus-targets", [f"{job} (1/1 up)" for job in jobs] + ["postgres ("])
+    body = browser.find_element(By.TAG_NAME, "body").text
+    counts = dict(re.findall(r"^([a-z-]+) \((\d+/\d+) up\)", body, re.MULTILINE))
+    assert all(n.split("/")[0] == n.split("/")[1] for n in counts.values()), counts
 
 
 def test_alertmanager_answers_behind_the_proxy_login(browser, platform):
