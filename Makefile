@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
 TOOLS_VENV := .venv-tools
+# uv installs the pinned sets about ten times faster than pip; it sits in a venv of its own
+UV_VENV := .venv-uv
+UV_VERSION := 0.13.9
+UV := $(UV_VENV)/bin/uv
 PIP_FLAGS ?= --disable-pip-version-check -q
 IMAGE ?= $(or $(MLOPS_TEST_IMAGE),local/debian12-systemd:latest)
 ROOTFS := /var/tmp/mlops-debian12-rootfs
@@ -13,6 +17,7 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 MOLECULE := . $(TOOLS_VENV)/bin/activate && PATH="$$PATH:/usr/bin" molecule
 SCENARIOS ?= default single-postgres
 export MLOPS_PIP_CACHE ?= /var/cache/mlops-molecule/pip
+export MLOPS_UV_CACHE ?= /var/cache/mlops-molecule/uv
 # Debian's promtool, unpacked (installing the package would start a Prometheus on :9090)
 PROMTOOL := .tools/prometheus/usr/bin/promtool
 export MLOPS_PROMTOOL := $(CURDIR)/$(PROMTOOL)
@@ -48,25 +53,25 @@ image: engine
 
 venvs: $(VENV)/.installed $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements/ml.txt requirements/model-server.txt requirements/mlflow-server.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements.txt
-	touch $@
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install $(PIP_FLAGS) uv==$(UV_VERSION)
 
-$(AIRFLOW_VENV)/.installed: requirements/airflow.txt requirements/ml.txt
-	$(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/airflow.txt
-	touch $@
+# venv DIR from requirements FILE, with pip seeded for users who reach for it
+define uv_venv
+	$(UV) venv -q --seed --allow-existing --python $(PYTHON) $(1)
+	$(UV) pip install -q --python $(1)/bin/python -r $(2)
+	touch $(1)/.installed
+endef
 
-$(TOOLS_VENV)/.installed: requirements/tools.txt
-	$(PYTHON) -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
-	touch $@
+$(VENV)/.installed: $(UV) requirements.txt requirements/ml.txt requirements/model-server.txt requirements/mlflow-server.txt
+	$(call uv_venv,$(VENV),requirements.txt)
 
-$(PROMTOOL):
-	mkdir -p .tools && cd .tools && rm -f prometheus_*.deb && \
-	  { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
-	  dpkg-deb -x prometheus_*.deb prometheus && rm prometheus_*.deb
+$(AIRFLOW_VENV)/.installed: $(UV) requirements/airflow.txt requirements/ml.txt
+	$(call uv_venv,$(AIRFLOW_VENV),requirements/airflow.txt)
+
+$(TOOLS_VENV)/.installed: $(UV) requirements/tools.txt
+	$(call uv_venv,$(TOOLS_VENV),requirements/tools.txt)
 
 lint: $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -90,7 +95,7 @@ test-prometheus: $(VENV)/.installed $(PROMTOOL)
 
 # converge, idempotence and verify of each scenario, one at a time (host networking)
 test-molecule: image $(TOOLS_VENV)/.installed
-	mkdir -p $(MLOPS_PIP_CACHE)
+	mkdir -p $(MLOPS_PIP_CACHE) $(MLOPS_UV_CACHE)
 	@for s in $(SCENARIOS); do \
 	  echo "== molecule test -s $$s"; start=$$(date +%s); \
 	  $(MOLECULE) test -s $$s || exit 1; \
@@ -102,7 +107,7 @@ test: deps lint venvs $(PROMTOOL)
 
 # The platform in a local systemd container (the "VM"), converged with site.yml
 up: image $(TOOLS_VENV)/.installed
-	mkdir -p $(MLOPS_PIP_CACHE)
+	mkdir -p $(MLOPS_PIP_CACHE) $(MLOPS_UV_CACHE)
 	$(MOLECULE) converge -s default
 
 demo: up
@@ -116,4 +121,4 @@ demo-local: deps $(VENV)/.installed
 	$(VENV)/bin/python scripts/demo_local.py
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) $(TOOLS_VENV) .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(TOOLS_VENV) $(UV_VENV) .tools .pytest_cache .ruff_cache
