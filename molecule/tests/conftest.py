@@ -7,36 +7,37 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))  # platform_demo: the demo path's API clients
-from platform_demo import Platform, public_url  # noqa: E402
+sys.path.insert(0, str(REPO))  # tests.dashboards: the dashboards' queries
+from platform_demo import Client, Platform, group_vars, public_url  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def ports() -> dict:
-    return yaml.safe_load((REPO / "ansible/group_vars/all/ports.yml").read_text())["mlops_ports"]
+    return group_vars("ports")["mlops_ports"]
 
 
 @pytest.fixture(scope="session")
 def public_ports() -> dict:
-    return yaml.safe_load((REPO / "ansible/group_vars/all/ports.yml").read_text())[
-        "mlops_public_ports"
-    ]
-
-
-@pytest.fixture(scope="module")
-def secrets(host) -> dict:
-    """The secrets the playbook generated on the controller for this host."""
-    folder = REPO / "ansible" / ".secrets" / host.backend.get_hostname()
-    return {p.name: p.read_text().strip() for p in folder.iterdir()}
+    return group_vars("ports")["mlops_public_ports"]
 
 
 @pytest.fixture(scope="module")
 def platform(host):
     """Clients of the HTTPS entry point with the host's CA and generated logins."""
     return Platform(public_url(), REPO / "ansible" / ".secrets" / host.backend.get_hostname())
+
+
+@pytest.fixture(scope="module")
+def prometheus(platform):
+    """Prometheus's HTTP API through the proxy, with its login."""
+    return Client(
+        f"{platform.url}/prometheus",
+        verify=str(platform.secrets / "ca.crt"),
+        auth=("admin", platform.secret("proxy_admin")),
+    )
 
 
 def pytest_report_header() -> list[str]:

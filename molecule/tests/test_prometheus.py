@@ -6,20 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from platform_demo import Client
+from platform_demo import ROW
 
-JOBS = {"prometheus", "alertmanager", "node", "model-server", "tag-watcher", "object-store",
-        "postgres"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def prometheus(platform):
-    return Client(
-        f"{platform.url}/prometheus",
-        verify=str(platform.secrets / "ca.crt"),
-        auth=("admin", platform.secret("proxy_admin")),
-    )
+JOBS = {"prometheus", "alertmanager", "node", "process", "model-server", "tag-watcher",
+        "object-store", "postgres"}  # fmt: skip
 
 
 def query(prometheus, promql: str) -> list[dict]:
@@ -65,7 +55,12 @@ def test_airflow_dag_runs_are_metrics(prometheus):
     assert durations and all(float(r["value"][1]) > 0 for r in durations)
 
 
-def test_model_server_metrics_reach_prometheus(prometheus):
+def test_model_server_metrics_reach_prometheus(prometheus, platform):
     loaded = query(prometheus, "mlops_model_loaded == 1")
     assert loaded and {r["metric"]["alias"] for r in loaded} == {"Production"}
-    assert query(prometheus, 'sum(mlops_http_requests_total{endpoint="/invocations"}) > 0')
+    # a request of its own: the restart test before this reset the server's counters
+    assert platform.api.post("/invocations", json=ROW).status_code == 200
+    deadline = time.monotonic() + 60  # four scrape intervals
+    while not query(prometheus, 'sum(mlops_http_requests_total{endpoint="/invocations"}) > 0'):
+        assert time.monotonic() < deadline, "the prediction did not reach Prometheus"
+        time.sleep(5)
