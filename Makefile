@@ -73,6 +73,11 @@ $(AIRFLOW_VENV)/.installed: $(UV) requirements/airflow.txt requirements/ml.txt
 $(TOOLS_VENV)/.installed: $(UV) requirements/tools.txt
 	$(call uv_venv,$(TOOLS_VENV),requirements/tools.txt)
 
+$(PROMTOOL):
+	mkdir -p .tools && cd .tools && rm -f prometheus_*.deb && \
+	  { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
+	  dpkg-deb -x prometheus_*.deb prometheus && rm prometheus_*.deb
+
 lint: $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
