@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from server import metrics
 from server.alias_follower import ModelHolder
+from server.openapi import spec
 from server.payload import PayloadError
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -110,6 +111,11 @@ def create_app(holder: ModelHolder, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
         if model is None:
             return _error(503, f"no model loaded yet for {holder.name}@{holder.alias}")
         return jsonify({**model.describe(), "registry": holder.status()}), 200
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        model = holder.current
+        return jsonify(spec(model.columns if model else None))
 
     @app.get("/metrics")
     def prometheus() -> Response:

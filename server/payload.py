@@ -76,10 +76,12 @@ def _from_split(split: Any, columns: tuple[str, ...]) -> list[list[Any]]:
     if not isinstance(data, list):
         raise PayloadError('dataframe_split "data" must be a list of rows')
     given = split.get("columns")
-    if given is None or list(given) == list(columns):
+    if given is None:
         return data
     if not isinstance(given, list) or not all(isinstance(c, str) for c in given):
         raise PayloadError('dataframe_split "columns" must be a list of column names')
+    if given == list(columns):
+        return data
     _check_columns(given, columns)
     order = [given.index(c) for c in columns]
     out = []
@@ -115,6 +117,11 @@ def rows(body: Any, columns: tuple[str, ...]) -> list[list[Any]]:
             f"the JSON body must have exactly one of the keys {list(FORMATS)}, got {sorted(body)}"
         )
     key = keys[0]
+    unknown = sorted(set(body) - {key, "params"})
+    if unknown:
+        raise PayloadError(f"unknown keys {unknown}; send only {key!r} (and optionally 'params')")
+    if not isinstance(body.get("params", {}), dict | None):
+        raise PayloadError('"params" must be an object (the served models take no parameters)')
     value = body[key]
     if key == "dataframe_split":
         table = _from_split(value, columns)
@@ -134,7 +141,10 @@ def parse(body: Any, columns: tuple[str, ...]) -> np.ndarray:
     table = rows(body, columns)
     for i, row in enumerate(table):
         _numbers(row, i)
-    matrix = np.asarray(table, dtype=np.float64)
+    try:
+        matrix = np.asarray(table, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64's range (JSON allows any size)
+        raise PayloadError("values must be finite numbers within float64's range") from None
     if not np.isfinite(matrix).all():
         raise PayloadError("values must be finite numbers (no NaN or infinity)")
     return matrix

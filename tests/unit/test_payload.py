@@ -36,3 +36,28 @@ def test_non_numbers_refused(value):
 def test_infinity_refused():
     with pytest.raises(PayloadError, match="finite"):
         parse({"instances": [[1, float("inf")]]}, COLS)
+
+
+def test_integers_beyond_float64_refused():
+    """Found by the fuzz test: JSON integers have no size limit; float64 has."""
+    with pytest.raises(PayloadError, match="float64") as err:
+        parse({"instances": [[1, 10**400]]}, COLS)
+    assert err.value.status == 422
+
+
+@pytest.mark.parametrize("columns", [False, "ab", [1, 2], {"a": 1}])
+def test_split_columns_must_be_a_list_of_names(columns):
+    """Found by the fuzz test: columns=false made the server answer 500."""
+    with pytest.raises(PayloadError, match="list of column names"):
+        parse({"dataframe_split": {"columns": columns, "data": [[1, 2]]}}, COLS)
+
+
+def test_unknown_keys_refused_params_accepted():
+    """Found by the fuzz test: an extra key beside the format key was ignored."""
+    rows = [[1, 2]]
+    with pytest.raises(PayloadError, match=r"unknown keys \['x'\]"):
+        parse({"instances": rows, "x": None}, COLS)
+    with pytest.raises(PayloadError, match="params"):
+        parse({"instances": rows, "params": [1]}, COLS)
+    assert parse({"instances": rows, "params": {"k": 1}}, COLS).shape == (1, 2)
+    assert parse({"instances": rows, "params": None}, COLS).shape == (1, 2)
