@@ -30,14 +30,11 @@ RANGE_SECONDS = 30 * 60
 class AppDb:
     """psql as the dashboards' read-only role, over loopback like Grafana's datasource."""
 
-    def __init__(self, secrets, single: bool) -> None:
+    def __init__(self, password: str, single: bool) -> None:
         ports = group_vars("ports")["mlops_ports"]
         self.port = ports["postgres_single"] if single else ports["postgres_app"]
         self.user = group_vars("databases")["mlops_postgres_dashboards_user"]
-        self.env = {
-            **os.environ,
-            "PGPASSWORD": (secrets / "postgres_dashboards").read_text().strip(),
-        }
+        self.env = {**os.environ, "PGPASSWORD": password}
 
     def run(self, sql: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -73,7 +70,7 @@ class AppDb:
 
 @pytest.fixture(scope="module")
 def app_db(platform, host):
-    return AppDb(platform.secrets, "single" in host.backend.get_hostname())
+    return AppDb(platform.secret("postgres_dashboards"), "single" in host.backend.get_hostname())
 
 
 @pytest.fixture(scope="module")
