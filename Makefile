@@ -3,6 +3,7 @@
 #   make test   lint + every test suite (unit, integration, terraform, molecule)
 # Everything else is a building block of those two.
 PYTHON ?= python3
+SHELL := /bin/bash
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
 TOOLS_VENV := .venv-tools
@@ -101,9 +102,12 @@ test-prometheus: $(VENV)/.installed $(PROMTOOL)
 # converge, idempotence and verify of each scenario, one at a time (host networking)
 test-molecule: image $(TOOLS_VENV)/.installed
 	mkdir -p $(MLOPS_PIP_CACHE) $(MLOPS_UV_CACHE)
-	@for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s"; start=$$(date +%s); \
-	  $(MOLECULE) test -s $$s || exit 1; \
+	@mkdir -p .molecule-logs; for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; start=$$(date +%s); log=.molecule-logs/$$s.log; \
+	  $(MOLECULE) test -s $$s 2>&1 | tee $$log; \
+	  if [ $${PIPESTATUS[0]} -ne 0 ]; then \
+	    echo "== molecule scenario $$s failed; what failed (whole output: $$log):"; \
+	    grep -aE "(FAILED|ERROR) |fatal: \[|failed: \[|\bE   " $$log | tail -80; exit 1; fi; \
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
 test: deps lint venvs $(PROMTOOL)
