@@ -7,33 +7,7 @@ import time
 
 import requests
 from platform_demo import ROW, Client, aliases, set_alias, wait_serving
-
-
-def target_units(host) -> list[str]:
-    wants = host.check_output("systemctl show mlops.target -p Wants --value").split()
-    return sorted(u for u in wants if u.endswith(".service"))
-
-
-def wait_healthy(ports: dict, timeout: float) -> float:
-    """Seconds until every HTTP endpoint answers; fails with what is still down."""
-    checks = {
-        "mlflow": f"http://127.0.0.1:{ports['mlflow']}/mlflow/health",
-        "airflow": f"http://127.0.0.1:{ports['airflow_api']}/airflow/api/v2/monitor/health",
-        "model server": f"http://127.0.0.1:{ports['model_server']}/health",
-        "tag watcher": f"http://127.0.0.1:{ports['tag_watcher']}/metrics",
-    }
-    start = time.monotonic()
-    down = dict(checks)
-    while down and time.monotonic() - start < timeout:
-        for name, url in list(down.items()):
-            try:
-                if requests.get(url, timeout=3).status_code == 200:
-                    del down[name]
-            except requests.RequestException:
-                pass
-        time.sleep(1)
-    assert not down, f"still down after {timeout}s: {sorted(down)}"
-    return time.monotonic() - start
+from platform_state import record, target_units, wait_healthy
 
 
 def test_every_unit_of_mlops_target_is_active_and_enabled(host):
@@ -127,7 +101,8 @@ def test_demo_path(host, ports, platform):
         time.sleep(2)
 
 
-def test_restart_of_mlops_target_recovers(host, ports):
+def test_restart_of_mlops_target_recovers(host, ports, platform):
+    before = record(host, platform)
     host.check_output("systemctl restart mlops.target")
     took = wait_healthy(ports, 300)
     print(f"mlops.target healthy again {took:.0f}s after the restart")
@@ -139,3 +114,4 @@ def test_restart_of_mlops_target_recovers(host, ports):
         assert time.monotonic() < deadline, "the model server did not reload its model"
         time.sleep(2)
     assert requests.post(f"{server}/invocations", json=ROW, timeout=10).status_code == 200
+    assert record(host, platform) == before

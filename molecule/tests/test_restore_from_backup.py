@@ -1,0 +1,97 @@
+"""Backup and restore on the converged host: mlops-backup.service backs up, the
+data is destroyed (databases dropped, bucket emptied, MLflow's logins deleted),
+restore.yml restores, and everything recorded before matches again: MLflow's
+runs and versions, every app-db and Airflow table's rows, every object's
+sha256. Then the model server loads models:/<name>@Production from the
+restored registry. A backup that is not there stops restore.yml untouched."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+from platform_demo import REPO, ROW, group_vars
+from platform_state import record, s3_objects
+
+BACKUP_DIR = "/var/backups/mlops"
+
+
+def restore(*extra: str) -> subprocess.CompletedProcess:
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
+    assert inventory, "run by molecule verify: MOLECULE_INVENTORY_FILE is not set"
+    return subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(REPO / "ansible" / "restore.yml"), *extra],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def wait_ready(platform, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if platform.api.get("/ready", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "the model server is not ready after the restore"
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def backup(host):
+    """One backup by the service, as the timer would run it."""
+    host.check_output("systemctl start mlops-backup.service")
+    names = host.check_output(f"ls {BACKUP_DIR}").split()
+    assert names, "mlops-backup.service made no backup"
+    return names[-1]
+
+
+def test_the_timer_is_scheduled(host):
+    assert host.service("mlops-backup.timer").is_enabled
+    assert host.service("mlops-backup.timer").is_running
+    assert host.file(BACKUP_DIR).mode == 0o700
+
+
+def test_a_missing_backup_stops_the_restore_before_anything_is_touched(host, backup):
+    done = restore("-e", "backup_restore_name=19990101T000000Z")
+    assert done.returncode != 0
+    assert "no complete backup '19990101T000000Z'" in done.stdout, done.stdout[-3000:]
+    assert host.service("mlflow.service").is_running
+    assert host.service("mlops-model-server.service").is_running
+
+
+def test_destroyed_data_comes_back_from_the_backup(host, platform, backup):
+    wait_ready(platform)
+    before = record(host, platform)
+    assert before["objects"] and before["mlflow"]["versions"], before
+    # the disaster: every database dropped, the bucket emptied, the logins gone
+    dbs = group_vars("databases")["mlops_databases"]
+    ports = group_vars("ports")["mlops_ports"]
+    single = "single" in host.backend.get_hostname()
+    for name in dbs:
+        port = ports["postgres_single"] if single else ports[f"postgres_{name}"]
+        host.check_output(f"runuser -u postgres -- dropdb --force -p {port} {name}")
+    assert s3_objects(host, delete=True) == before["objects"]
+    assert s3_objects(host) == {}
+    host.check_output("rm /var/lib/mlops/mlflow/basic_auth.db")
+
+    start = time.monotonic()
+    done = restore("-e", f"backup_restore_name={backup}")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    print(f"restore.yml of {backup} took {time.monotonic() - start:.0f}s")
+
+    wait_ready(platform)
+    after = record(host, platform)
+    for part in before:
+        assert after[part] == before[part], part
+    # the restored registry and bucket serve the Production version again
+    production = before["mlflow"]["aliases"]["Production"]
+    answer = platform.api.post("/invocations", json=ROW)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"]["version"] == production
