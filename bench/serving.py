@@ -96,16 +96,44 @@ def wrk(url: str, body: Path, concurrency: int, seconds: int, lua: Path) -> dict
     return json.loads(line.removeprefix("BENCH "))
 
 
-def rss_mb(pid: int) -> list[float]:
-    """Resident memory of each child (worker) of a server's master process."""
+def descendants(pid: int) -> list[int]:
     children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
                               text=True, check=False).stdout.split()  # fmt: skip
+    return [p for child in map(int, children) for p in (child, *descendants(child))]
+
+
+def rss_mb(pid: int) -> list[float]:
+    """Resident memory of every process under a server's master (workers, supervisors)."""
     sizes = []
-    for child in children:
+    for child in descendants(pid):
         status = Path(f"/proc/{child}/status").read_text()
         kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
         sizes.append(kb / 1024)
     return sizes
+
+
+@dataclass
+class Plan:
+    """The cells of one model: payload sizes x concurrencies, wrk for `seconds` each."""
+
+    model: str
+    sizes: tuple[int, ...]
+    concurrencies: tuple[int, ...]
+    seconds: int
+    work: Path
+    lua: Path
+
+    def run(self, server: str, base: str) -> list[Cell]:
+        cells = []
+        for rows in self.sizes:
+            body = self.work / f"body-{rows}.json"
+            wrk(f"{base}/invocations", body, 4, 1, self.lua)  # warm-up
+            for c in self.concurrencies:
+                r = wrk(f"{base}/invocations", body, c, self.seconds, self.lua)
+                rps = r["requests"] / r["seconds"]
+                cells.append(Cell(server, self.model, rows, c, rps, r["p50"], r["p95"], r["p99"],
+                                  r["non2xx"] + r["errors"]))  # fmt: skip
+        return cells
 
 
 @contextlib.contextmanager
@@ -171,6 +199,7 @@ def main() -> int:
     lua.write_text(WRK_LUA)
     cells: list[Cell] = []
     extra: dict[str, dict] = {}
+    rss: dict[str, list[float]] = {}
     with running(Postgres()) as pg, running(SeaweedFS()) as s3:
         role, password = pg.create_database("mlflow")
         backend = pg.url("mlflow", role, password).replace(
@@ -190,31 +219,25 @@ def main() -> int:
                 promote.promote("Production", version=version, model_name=cfg.model_name,
                                 tracking_uri=cfg.tracking_uri)  # fmt: skip
                 model_uri = f"models:/{cfg.model_name}/{version}"
-                env = {"MLFLOW_TRACKING_URI": cfg.tracking_uri, "MLOPS_APP_DB_URL": cfg.app_db_url,
-                       "MLOPS_MODEL_NAME": cfg.model_name, "MLOPS_MODEL_ALIAS": "Production"}  # fmt: skip
-                servers = {"ours": lambda env=env: ours(env)}
-                for workers in (1, 2):
-                    servers[f"mlflow-w{workers}"] = lambda w=workers, uri=model_uri: anchor(
-                        cfg.tracking_uri, uri, w
-                    )
+                env = {"MLFLOW_TRACKING_URI": cfg.tracking_uri,
+                       "MLOPS_APP_DB_URL": cfg.app_db_url, "MLOPS_MODEL_NAME": cfg.model_name,
+                       "MLOPS_MODEL_ALIAS": "Production"}  # fmt: skip
+                anchors = {f"mlflow-w{w}": (w, model_uri) for w in (1, 2)}
                 for rows in sizes:
                     body = payload(rows)
-                    path = work / f"body-{rows}.json"
-                    path.write_text(json.dumps(body))
+                    (work / f"body-{rows}.json").write_text(json.dumps(body))
                     extra[f"{label}/{rows}"] = {
                         "floor_ms": floor_ms(model_uri, cfg.tracking_uri, body, 200)
                     }
-                for name, start in servers.items():
-                    with start() as (base, pid):
-                        for rows in sizes:
-                            body = work / f"body-{rows}.json"
-                            wrk(f"{base}/invocations", body, 4, 1, lua)  # warm-up
-                            for c in concurrencies:
-                                r = wrk(f"{base}/invocations", body, c, seconds, lua)
-                                cells.append(Cell(name, label, rows, c,
-                                                  r["requests"] / r["seconds"], r["p50"],
-                                                  r["p95"], r["p99"], r["non2xx"] + r["errors"]))  # fmt: skip
-                        extra.setdefault("rss_mb", {})[f"{name}/{label}"] = rss_mb(pid)
+                plan = Plan(label, sizes, concurrencies, seconds, work, lua)
+                with ours(env) as (base, pid):
+                    cells += plan.run("ours", base)
+                    rss[f"ours/{label}"] = rss_mb(pid)
+                for name, (workers, uri) in anchors.items():
+                    with anchor(cfg.tracking_uri, uri, workers) as (base, pid):
+                        cells += plan.run(name, base)
+                        rss[f"{name}/{label}"] = rss_mb(pid)
+    extra["rss_mb"] = rss
     report(cells, extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"cells": [asdict(c) for c in cells], **extra}, indent=2))
