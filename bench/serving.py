@@ -1,0 +1,268 @@
+"""Online serving: our model server against `mlflow models serve`, side by side.
+
+The same registered versions (a linear model and a 100-tree forest), on
+127.0.0.1 only, loaded by closed-loop wrk clients at several concurrencies with
+1-row and 100-row dataframe_split payloads. Prints a table of requests/s,
+p50/p95/p99 and errors with ours/theirs ratios, the in-process predict floor,
+and each server's worker memory; writes the same as JSON.
+
+    .venv/bin/python bench/serving.py            # the full run (minutes)
+    .venv/bin/python bench/serving.py --quick    # seconds per cell: proves it works
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import requests  # noqa: E402
+
+from ml import data, promote, training  # noqa: E402
+from ml.config import Settings  # noqa: E402
+from tests.harness import (  # noqa: E402
+    VENV_BIN,
+    MlflowServer,
+    Postgres,
+    ProjectProcess,
+    SeaweedFS,
+    free_port,
+    model_server,
+    running,
+    stop_process,
+    wait_for,
+)
+
+# wrk script: POST the body file; print the latency percentiles as JSON at the end
+WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open(os.getenv("BENCH_BODY"), "r"))
+wrk.body = f:read("*a")
+f:close()
+function done(summary, latency, requests)
+  io.write(string.format(
+    'BENCH {"requests": %d, "seconds": %f, "p50": %f, "p95": %f, "p99": %f, '
+    .. '"non2xx": %d, "errors": %d}\\n',
+    summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1e3, latency:percentile(95) / 1e3, latency:percentile(99) / 1e3,
+    summary.errors.status, summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+@dataclass
+class Cell:
+    server: str
+    model: str
+    rows: int
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+
+
+def payload(rows: int) -> dict:
+    rng = np.random.default_rng(0)
+    base = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]])
+    table = base[rng.integers(0, len(base), rows)] + rng.normal(0, 0.1, (rows, 4))
+    return {"dataframe_split": {"columns": list(data.FEATURES), "data": table.round(2).tolist()}}
+
+
+def wrk(url: str, body: Path, concurrency: int, seconds: int, lua: Path) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{seconds}s",
+         "-s", str(lua), url],
+        env={**os.environ, "BENCH_BODY": str(body)}, capture_output=True, text=True,
+        check=True, timeout=seconds + 60,
+    ).stdout  # fmt: skip
+    line = next(raw for raw in out.splitlines() if raw.startswith("BENCH "))
+    return json.loads(line.removeprefix("BENCH "))
+
+
+def descendants(pid: int) -> list[int]:
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                              text=True, check=False).stdout.split()  # fmt: skip
+    return [p for child in map(int, children) for p in (child, *descendants(child))]
+
+
+def rss_mb(pid: int) -> list[float]:
+    """Resident memory of every process under a server's master (workers, supervisors)."""
+    sizes = []
+    for child in descendants(pid):
+        status = Path(f"/proc/{child}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+        sizes.append(kb / 1024)
+    return sizes
+
+
+@dataclass
+class Plan:
+    """The cells of one model: payload sizes x concurrencies, wrk for `seconds` each."""
+
+    model: str
+    sizes: tuple[int, ...]
+    concurrencies: tuple[int, ...]
+    seconds: int
+    work: Path
+    lua: Path
+
+    def run(self, server: str, base: str) -> list[Cell]:
+        cells = []
+        for rows in self.sizes:
+            body = self.work / f"body-{rows}.json"
+            wrk(f"{base}/invocations", body, 4, 1, self.lua)  # warm-up
+            for c in self.concurrencies:
+                r = wrk(f"{base}/invocations", body, c, self.seconds, self.lua)
+                rps = r["requests"] / r["seconds"]
+                cells.append(Cell(server, self.model, rows, c, rps, r["p50"], r["p95"], r["p99"],
+                                  r["non2xx"] + r["errors"]))  # fmt: skip
+        return cells
+
+
+@contextlib.contextmanager
+def anchor(tracking_uri: str, model_uri: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`mlflow models serve` of the same version, in this venv (--env-manager local)."""
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="mlflow-serve-", suffix=".log")[1])
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
+         "-h", "127.0.0.1", "-p", str(port), "--workers", str(workers)],
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
+             "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}, stdout=log.open("w"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/ping", timeout=2).ok, 120,
+                 "mlflow models serve", log)  # fmt: skip
+        yield f"http://127.0.0.1:{port}", proc.pid
+    finally:
+        stop_process(proc)
+
+
+@contextlib.contextmanager
+def ours(env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    server: ProjectProcess = model_server(env, workers=2).start()
+    base = server.health_url.rsplit("/", 1)[0]
+    try:
+        wait_for(lambda: requests.get(f"{base}/ready", timeout=2).ok, 60, "model server ready",
+                 server.log)  # fmt: skip
+        yield base, server.proc.pid
+    finally:
+        server.stop()
+
+
+def floor_ms(model_uri: str, tracking_uri: str, body: dict, repeat: int) -> float:
+    """In-process predict of the same rows (ndarray), the lower bound of any server."""
+    import mlflow.sklearn  # noqa: PLC0415
+
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    model = mlflow.sklearn.load_model(model_uri)
+    rows = np.asarray(body["dataframe_split"]["data"], dtype=np.float64)
+    model.predict(rows)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        model.predict(rows)
+    return (time.perf_counter() - start) / repeat * 1e3
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 s per cell, c=1 and 8, 1 row")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "serving.json")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    seconds = 2 if args.quick else 15
+    concurrencies = (1, 8) if args.quick else (1, 8, 32)
+    sizes = (1,) if args.quick else (1, 100)
+    models = {"linear": "logistic_regression", "forest": "random_forest"}
+    work = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
+    lua = work / "post.lua"
+    lua.write_text(WRK_LUA)
+    cells: list[Cell] = []
+    extra: dict[str, dict] = {}
+    rss: dict[str, list[float]] = {}
+    with running(Postgres()) as pg, running(SeaweedFS()) as s3:
+        role, password = pg.create_database("mlflow")
+        backend = pg.url("mlflow", role, password).replace(
+            "postgresql://", "postgresql+psycopg2://"
+        )
+        role, password = pg.create_database("app_bench")
+        with running(MlflowServer(backend, s3)) as mlflow_server:
+            for label, family in models.items():
+                cfg = Settings(tracking_uri=mlflow_server.url,
+                               app_db_url=pg.url(role, role, password),
+                               model_name=f"bench-{label}", serving_alias="Production",
+                               candidate_alias="candidate",
+                               training_experiment=f"bench-{label}",
+                               monitoring_experiment=f"bench-{label}-monitoring")  # fmt: skip
+                data.load_reference(cfg.app_db_url)
+                version = training.train_candidate(families=(family,), cfg=cfg).best.version
+                promote.promote("Production", version=version, model_name=cfg.model_name,
+                                tracking_uri=cfg.tracking_uri)  # fmt: skip
+                model_uri = f"models:/{cfg.model_name}/{version}"
+                env = {"MLFLOW_TRACKING_URI": cfg.tracking_uri,
+                       "MLOPS_APP_DB_URL": cfg.app_db_url, "MLOPS_MODEL_NAME": cfg.model_name,
+                       "MLOPS_MODEL_ALIAS": "Production"}  # fmt: skip
+                anchors = {f"mlflow-w{w}": (w, model_uri) for w in (1, 2)}
+                for rows in sizes:
+                    body = payload(rows)
+                    (work / f"body-{rows}.json").write_text(json.dumps(body))
+                    extra[f"{label}/{rows}"] = {
+                        "floor_ms": floor_ms(model_uri, cfg.tracking_uri, body, 200)
+                    }
+                plan = Plan(label, sizes, concurrencies, seconds, work, lua)
+                with ours(env) as (base, pid):
+                    cells += plan.run("ours", base)
+                    rss[f"ours/{label}"] = rss_mb(pid)
+                for name, (workers, uri) in anchors.items():
+                    with anchor(cfg.tracking_uri, uri, workers) as (base, pid):
+                        cells += plan.run(name, base)
+                        rss[f"{name}/{label}"] = rss_mb(pid)
+    extra["rss_mb"] = rss
+    report(cells, extra)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"cells": [asdict(c) for c in cells], **extra}, indent=2))
+    print(f"\nwrote {args.out}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if any(c.errors for c in cells if c.server == "ours") else 0
+
+
+def report(cells: list[Cell], extra: dict) -> None:
+    by = {(c.server, c.model, c.rows, c.concurrency): c for c in cells}
+    print(f"{'model':7} {'rows':>4} {'c':>3} | {'ours req/s':>10} {'p50':>6} {'p95':>6} {'p99':>6} "
+          f"{'err':>4} | {'best anchor':>11} {'req/s':>8} {'p99':>7} | {'x req/s':>7} "
+          f"{'p99 ratio':>9}")  # fmt: skip
+    for (server, model, rows, c), mine in sorted(by.items()):
+        if server != "ours":
+            continue
+        anchors = [by[k] for k in by if k[0] != "ours" and k[1:] == (model, rows, c)]
+        best = max(anchors, key=lambda a: a.rps)
+        print(f"{model:7} {rows:>4} {c:>3} | {mine.rps:>10.0f} {mine.p50_ms:>6.1f} "
+              f"{mine.p95_ms:>6.1f} {mine.p99_ms:>6.1f} {mine.errors:>4} | {best.server:>11} "
+              f"{best.rps:>8.0f} {best.p99_ms:>7.1f} | {mine.rps / best.rps:>7.1f} "
+              f"{mine.p99_ms / best.p99_ms:>9.2f}")  # fmt: skip
+    for key, value in sorted(extra.items()):
+        print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
