@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
-from platform_demo import ROW, group_vars
+from platform_demo import MODEL, ROW, group_vars
 from platform_state import record, target_units, wait_healthy
 
 LOAD_SECONDS = 120
@@ -69,9 +69,6 @@ class ClientLoop:
 
     def failures(self, after: float = 0.0) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok and o.at >= after]
-
-    def first_success(self, after: float) -> float:
-        return min(o.at for o in self.outcomes if o.ok and o.at > after)
 
 
 @pytest.fixture(scope="module")
@@ -147,15 +144,15 @@ def test_a_killed_master_is_restarted_by_systemd(host, server):
             "systemd did not bring the model server back",
         )
         time.sleep(5)
-    back = loop.first_success(killed_at)
+    recovered_at = killed_at + took
     failed = loop.failures()
+    down = (failed[-1].at - failed[0].at) if failed else 0.0
     print(
-        f"master killed: serving again after {back - killed_at:.1f}s (ready after {took:.1f}s); "
-        f"{len(failed)} of {len(loop.outcomes)} requests failed, all before that"
+        f"master killed: ready again after {took:.1f}s; {len(failed)} of {len(loop.outcomes)} "
+        f"requests failed, over {down:.1f}s"
     )
-    assert back - killed_at < 60
-    # refused while it was down, none once it answers again
-    assert not loop.failures(after=back)
+    # refused while it was down, none once it is ready again
+    assert not loop.failures(after=recovered_at)
 
 
 def test_the_model_server_outlives_mlflow_database_outage(host, server, ports, platform):
@@ -168,7 +165,8 @@ def test_the_model_server_outlives_mlflow_database_outage(host, server, ports, p
     mlflow = f"http://127.0.0.1:{ports['mlflow']}/mlflow"
     assert ready(server)["registry"]["registry_reachable"]
     with ClientLoop(server, clients=2) as loop:
-        host.check_output(f"systemctl stop {unit}")
+        # masked for the outage: otherwise a dependent unit's restart starts it again (Wants=)
+        host.check_output(f"systemctl mask --runtime {unit} && systemctl stop {unit}")
         stopped_at = time.monotonic()
         try:
             noticed = wait_until(
@@ -181,11 +179,16 @@ def test_the_model_server_outlives_mlflow_database_outage(host, server, ports, p
                 "readiness did not report the registry unreachable",
             )
             start = time.monotonic()
-            answer = requests.get(f"{mlflow}/api/2.0/mlflow/experiments/search", timeout=30)
+            answer = requests.get(
+                f"{mlflow}/api/2.0/mlflow/registered-models/alias",
+                params={"name": MODEL, "alias": "Production"},
+                auth=("admin", platform.secret("mlflow_admin")),
+                timeout=30,
+            )
             answered = time.monotonic() - start
-            assert answer.status_code >= 400, answer.status_code
+            assert answer.status_code >= 500, answer.status_code
         finally:
-            host.check_output(f"systemctl start {unit}")
+            host.check_output(f"systemctl unmask --runtime {unit} && systemctl start {unit}")
         restarted_at = time.monotonic()
         recovered = wait_until(
             lambda: (ready(server) or {}).get("registry", {}).get("registry_reachable"),

@@ -61,7 +61,7 @@ def test_the_timer_is_scheduled(host):
 def test_a_missing_backup_stops_the_restore_before_anything_is_touched(host, backup):
     done = restore("-e", "backup_restore_name=19990101T000000Z")
     assert done.returncode != 0
-    assert "no complete backup '19990101T000000Z'" in done.stdout, done.stdout[-3000:]
+    assert "no complete backup '19990101T000000Z'" in done.stdout + done.stderr, done.stderr[-3000:]
     assert host.service("mlflow.service").is_running
     assert host.service("mlops-model-server.service").is_running
 
@@ -83,7 +83,7 @@ def test_destroyed_data_comes_back_from_the_backup(host, platform, backup):
 
     start = time.monotonic()
     done = restore("-e", f"backup_restore_name={backup}")
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     print(f"restore.yml of {backup} took {time.monotonic() - start:.0f}s")
 
     wait_ready(platform)
