@@ -107,7 +107,7 @@ test-molecule: image $(TOOLS_VENV)/.installed
 	  $(MOLECULE) test -s $$s 2>&1 | tee $$log; \
 	  if [ $${PIPESTATUS[0]} -ne 0 ]; then \
 	    echo "== molecule scenario $$s failed; what failed (whole output: $$log):"; \
-	    grep -aE "(FAILED|ERROR) |fatal: \[|failed: \[|\bE   " $$log | tail -80; exit 1; fi; \
+	    grep -aE -A2 "FAILED|ERROR|fatal: \[|failed: \[|\bE   " $$log | tail -100; exit 1; fi; \
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
 test: deps lint venvs $(PROMTOOL)

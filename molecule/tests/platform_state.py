@@ -121,3 +121,15 @@ def wait_healthy(ports: dict, timeout: float) -> float:
         time.sleep(1)
     assert not down, f"still down after {timeout}s: {sorted(down)}"
     return time.monotonic() - start
+
+
+def wait_targets_up(prometheus, timeout: float) -> None:
+    """Every Prometheus target up again (after a restart, at the next scrape of each)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        targets = prometheus.get("/api/v1/targets").json()["data"]["activeTargets"]
+        down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
+        if not down:
+            return
+        assert time.monotonic() < deadline, f"targets not up: {down}"
+        time.sleep(5)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from platform_demo import ROW
+from platform_state import wait_targets_up
 
 JOBS = {"prometheus", "alertmanager", "node", "process", "model-server", "tag-watcher",
         "object-store", "postgres"}  # fmt: skip
@@ -20,14 +21,8 @@ def query(prometheus, promql: str) -> list[dict]:
 
 def test_every_target_is_up(prometheus, host):
     clusters = len(host.check_output("ls /etc/mlops/ | grep postgres-exporter-").split())
-    deadline = time.monotonic() + 90
-    while True:
-        targets = prometheus.get("/api/v1/targets").json()["data"]["activeTargets"]
-        down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
-        if not down:
-            break
-        assert time.monotonic() < deadline, f"targets not up: {down}"
-        time.sleep(5)
+    wait_targets_up(prometheus, 90)
+    targets = prometheus.get("/api/v1/targets").json()["data"]["activeTargets"]
     assert {t["labels"]["job"] for t in targets} == JOBS
     postgres = [t for t in targets if t["labels"]["job"] == "postgres"]
     assert len(postgres) == clusters, "one exporter per PostgreSQL cluster"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 from platform_demo import MODEL, ROW, group_vars
-from platform_state import record, target_units, wait_healthy
+from platform_state import record, target_units, wait_healthy, wait_targets_up
 
 LOAD_SECONDS = 120
 # RSS growth of a worker under sustained load that still counts as stable: the
@@ -215,7 +215,7 @@ def test_the_model_server_outlives_mlflow_database_outage(host, server, ports, p
     print(f"every endpoint healthy {took:.0f}s after the cluster restarted")
 
 
-def test_a_restarted_host_comes_back_with_the_same_data(host, server, ports, platform):
+def test_a_restarted_host_comes_back_with_the_same_data(host, server, ports, platform, prometheus):
     default_scenario_only(host)
     before = record(host, platform)
     name = host.backend.get_hostname()
@@ -230,6 +230,7 @@ def test_a_restarted_host_comes_back_with_the_same_data(host, server, ports, pla
     assert not failed, failed
     print(f"host restarted: endpoints healthy after {took:.0f}s, model served after {back:.0f}s")
     assert record(host, platform) == before
+    wait_targets_up(prometheus, 120)
 
 
 def test_sustained_load_is_served_without_errors_or_growth(host, server):

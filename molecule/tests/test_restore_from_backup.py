@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 from platform_demo import REPO, ROW, group_vars
-from platform_state import record, s3_objects
+from platform_state import record, s3_objects, wait_targets_up
 
 BACKUP_DIR = "/var/backups/mlops"
 
@@ -66,7 +66,7 @@ def test_a_missing_backup_stops_the_restore_before_anything_is_touched(host, bac
     assert host.service("mlops-model-server.service").is_running
 
 
-def test_destroyed_data_comes_back_from_the_backup(host, platform, backup):
+def test_destroyed_data_comes_back_from_the_backup(host, platform, backup, prometheus):
     wait_ready(platform)
     before = record(host, platform)
     assert before["objects"] and before["mlflow"]["versions"], before
@@ -95,3 +95,5 @@ def test_destroyed_data_comes_back_from_the_backup(host, platform, backup):
     answer = platform.api.post("/invocations", json=ROW)
     assert answer.status_code == 200, answer.text
     assert answer.json()["model"]["version"] == production
+    # the monitoring sees every service again (the tests after this one rely on it)
+    wait_targets_up(prometheus, 120)
