@@ -31,17 +31,13 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
-from ml import data, promote, training  # noqa: E402
-from ml.config import Settings  # noqa: E402
+from bench.stack import trained_stack  # noqa: E402
+from ml import data  # noqa: E402
 from tests.harness import (  # noqa: E402
     VENV_BIN,
-    MlflowServer,
-    Postgres,
     ProjectProcess,
-    SeaweedFS,
     free_port,
     model_server,
-    running,
     stop_process,
     wait_for,
 )
@@ -193,50 +189,28 @@ def main() -> int:
     seconds = 2 if args.quick else 15
     concurrencies = (1, 8) if args.quick else (1, 8, 32)
     sizes = (1,) if args.quick else (1, 100)
-    models = {"linear": "logistic_regression", "forest": "random_forest"}
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
     lua = work / "post.lua"
     lua.write_text(WRK_LUA)
     cells: list[Cell] = []
     extra: dict[str, dict] = {}
     rss: dict[str, list[float]] = {}
-    with running(Postgres()) as pg, running(SeaweedFS()) as s3:
-        role, password = pg.create_database("mlflow")
-        backend = pg.url("mlflow", role, password).replace(
-            "postgresql://", "postgresql+psycopg2://"
-        )
-        role, password = pg.create_database("app_bench")
-        with running(MlflowServer(backend, s3)) as mlflow_server:
-            for label, family in models.items():
-                cfg = Settings(tracking_uri=mlflow_server.url,
-                               app_db_url=pg.url(role, role, password),
-                               model_name=f"bench-{label}", serving_alias="Production",
-                               candidate_alias="candidate",
-                               training_experiment=f"bench-{label}",
-                               monitoring_experiment=f"bench-{label}-monitoring")  # fmt: skip
-                data.load_reference(cfg.app_db_url)
-                version = training.train_candidate(families=(family,), cfg=cfg).best.version
-                promote.promote("Production", version=version, model_name=cfg.model_name,
-                                tracking_uri=cfg.tracking_uri)  # fmt: skip
-                model_uri = f"models:/{cfg.model_name}/{version}"
-                env = {"MLFLOW_TRACKING_URI": cfg.tracking_uri,
-                       "MLOPS_APP_DB_URL": cfg.app_db_url, "MLOPS_MODEL_NAME": cfg.model_name,
-                       "MLOPS_MODEL_ALIAS": "Production"}  # fmt: skip
-                anchors = {f"mlflow-w{w}": (w, model_uri) for w in (1, 2)}
-                for rows in sizes:
-                    body = payload(rows)
-                    (work / f"body-{rows}.json").write_text(json.dumps(body))
-                    extra[f"{label}/{rows}"] = {
-                        "floor_ms": floor_ms(model_uri, cfg.tracking_uri, body, 200)
-                    }
-                plan = Plan(label, sizes, concurrencies, seconds, work, lua)
-                with ours(env) as (base, pid):
-                    cells += plan.run("ours", base)
-                    rss[f"ours/{label}"] = rss_mb(pid)
-                for name, (workers, uri) in anchors.items():
-                    with anchor(cfg.tracking_uri, uri, workers) as (base, pid):
-                        cells += plan.run(name, base)
-                        rss[f"{name}/{label}"] = rss_mb(pid)
+    with trained_stack() as trained:
+        for label, model in trained.items():
+            for rows in sizes:
+                body = payload(rows)
+                (work / f"body-{rows}.json").write_text(json.dumps(body))
+                extra[f"{label}/{rows}"] = {
+                    "floor_ms": floor_ms(model.uri, model.cfg.tracking_uri, body, 200)
+                }
+            plan = Plan(label, sizes, concurrencies, seconds, work, lua)
+            with ours(model.env()) as (base, pid):
+                cells += plan.run("ours", base)
+                rss[f"ours/{label}"] = rss_mb(pid)
+            for workers in (1, 2):
+                with anchor(model.cfg.tracking_uri, model.uri, workers) as (base, pid):
+                    cells += plan.run(f"mlflow-w{workers}", base)
+                    rss[f"mlflow-w{workers}/{label}"] = rss_mb(pid)
     extra["rss_mb"] = rss
     report(cells, extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,22 @@ from ml.db import FEATURES
 from ml.metrics import classification_metrics
 from ml.monitoring import evaluate_models
 
-__all__ = ["FAMILIES", "CandidateVersion", "TrainingResult", "evaluate_models", "train_candidate"]
+__all__ = [
+    "FAMILIES",
+    "ArtifactStoreError",
+    "CandidateVersion",
+    "TrainingResult",
+    "evaluate_models",
+    "train_candidate",
+]
 
 SEED = 42
+
+
+class ArtifactStoreError(RuntimeError):
+    """A model could not be stored through MLflow (its object store is down, most often)."""
+
+
 TEST_SIZE = 0.25
 
 
@@ -134,14 +147,22 @@ def train_candidate(
             mlflow.set_tags({"family": family, "seed": str(seed)})
             mlflow.log_params({**_params(model), "train_rows": len(y_train)})
             mlflow.log_metrics(figures)
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=example,
-                registered_model_name=cfg.model_name,
-                skops_trusted_types=_trusted_types(model),
-            )
+            try:
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=signature,
+                    input_example=example,
+                    registered_model_name=cfg.model_name,
+                    skops_trusted_types=_trusted_types(model),
+                )
+            except Exception as exc:
+                # MLflow registers a version only after its artifacts are stored
+                raise ArtifactStoreError(
+                    f"storing the {family} model through MLflow failed "
+                    f"({type(exc).__name__}: {exc}). Is the object store up? No version "
+                    "was registered for it, so the task can be retried as it is."
+                ) from exc
         version = int(info.registered_model_version)
         tags = {
             "family": family,

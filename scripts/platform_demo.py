@@ -102,8 +102,8 @@ class Airflow:
         session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         self.session = session
 
-    def run(self, dag_id: str, timeout: float = 600) -> dict:
-        """Trigger one run of ``dag_id`` and wait for it; DemoError if it fails."""
+    def trigger(self, dag_id: str, timeout: float = 600) -> str:
+        """Unpause ``dag_id`` (once the dag-processor has parsed it) and start a run."""
         deadline = time.monotonic() + timeout
         url = f"/api/v2/dags/{dag_id}"
         while self.session.get(url).status_code != 200:
@@ -114,19 +114,32 @@ class Airflow:
         created = self.session.post(f"{url}/dagRuns", json={"logical_date": None, "conf": {}})
         if created.status_code not in (200, 201):
             raise DemoError(f"cannot trigger {dag_id}: {created.status_code} {created.text[:300]}")
-        run_id = created.json()["dag_run_id"]
+        return created.json()["dag_run_id"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        url = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
+        return self.session.get(url).json().get("task_instances", [])
+
+    def wait(self, dag_id: str, run_id: str, timeout: float = 600) -> dict:
+        """The finished run; DemoError if it failed or is still going after ``timeout``."""
+        deadline = time.monotonic() + timeout
         while True:
-            run = self.session.get(f"{url}/dagRuns/{run_id}").json()
+            run = self.session.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()
             if run["state"] in ("success", "failed"):
                 break
             if time.monotonic() > deadline:
                 raise DemoError(f"{dag_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(3)
         if run["state"] != "success":
-            tasks = self.session.get(f"{url}/dagRuns/{run_id}/taskInstances").json()
-            states = {t["task_id"]: t["state"] for t in tasks.get("task_instances", [])}
+            states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
             raise DemoError(f"{dag_id} run {run_id} failed: {states}")
         return run
+
+    def run(self, dag_id: str, timeout: float = 600) -> dict:
+        """Trigger one run of ``dag_id`` and wait for it; DemoError if it fails."""
+        start = time.monotonic()
+        run_id = self.trigger(dag_id, timeout)
+        return self.wait(dag_id, run_id, timeout - (time.monotonic() - start))
 
 
 def aliases(mlflow: Client) -> dict[str, int]:

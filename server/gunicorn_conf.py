@@ -12,6 +12,9 @@ graceful_timeout = 20
 # no preload: each worker imports the app after the fork and runs its own alias follower
 preload_app = False
 accesslog = None
+# gunicornc's control socket is unused (systemd manages the server); left on, it
+# logs an error at every start, since the service user has no home to put it in
+control_socket_disable = True
 
 
 def on_starting(server) -> None:  # noqa: ANN001

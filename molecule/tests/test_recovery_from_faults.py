@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 from platform_demo import MODEL, ROW, group_vars
-from platform_state import record, target_units, wait_healthy, wait_targets_up
+from platform_state import (
+    mlflow_state,
+    record,
+    s3_objects,
+    target_units,
+    wait_healthy,
+    wait_targets_up,
+)
 
 LOAD_SECONDS = 120
 # RSS growth of a worker under sustained load that still counts as stable: the
@@ -213,6 +220,50 @@ def test_the_model_server_outlives_mlflow_database_outage(host, server, ports, p
         step=2,
     )
     print(f"every endpoint healthy {took:.0f}s after the cluster restarted")
+
+
+def test_training_without_the_object_store_fails_clearly_and_its_retry_succeeds(host, platform):
+    """The object store stopped while dag_training runs: the task fails with the
+    reason, Airflow retries it once the store is back, and no registered version
+    lacks its artifacts."""
+    default_scenario_only(host)
+    unit = "seaweedfs.service"  # the default object_store_backend, the one converged here
+    before = mlflow_state(platform.mlflow)["versions"]
+    airflow = platform.airflow()
+    runs = "/api/v2/dags/dag_training/dagRuns"
+    host.check_output(f"systemctl mask --runtime {unit} && systemctl stop {unit}")
+    try:
+        run_id = airflow.trigger("dag_training")
+        started = time.monotonic()
+
+        def first_try() -> dict | None:
+            tries = airflow.task_instances("dag_training", run_id)
+            return next((t for t in tries if t["state"] in ("up_for_retry", "failed")), None)
+
+        failed_after = wait_until(lambda: first_try() is not None, 600, "no try failed", step=3)
+    finally:
+        host.check_output(f"systemctl unmask --runtime {unit} && systemctl start {unit}")
+    task = first_try()
+    assert task["state"] == "up_for_retry", task  # Airflow will try again
+    log = airflow.session.get(
+        f"{runs}/{run_id}/taskInstances/{task['task_id']}/logs/1",
+        params={"full_content": "true"},
+        headers={"Accept": "application/json"},
+    )
+    assert "Is the object store up?" in log.text, log.text[-3000:]
+    airflow.wait("dag_training", run_id, timeout=900)
+    tries = max(t["try_number"] for t in airflow.task_instances("dag_training", run_id))
+    print(
+        f"object store down: the first try failed after {failed_after:.0f}s, "
+        f"the run succeeded on try {tries} {time.monotonic() - started:.0f}s after its start"
+    )
+    after = mlflow_state(platform.mlflow)["versions"]
+    assert set(after) > set(before), "the retry registered no version"
+    keys = s3_objects(host)
+    for version, source, _ in after:
+        assert source.startswith("models:/"), source
+        model_id = source.removeprefix("models:/")
+        assert any(f"{model_id}/artifacts/MLmodel" in key for key in keys), (version, source)
 
 
 def test_a_restarted_host_comes_back_with_the_same_data(host, server, ports, platform, prometheus):
