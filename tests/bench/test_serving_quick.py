@@ -5,27 +5,11 @@ measurements, not assertions: the full run and its table are in the README."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
 SERVERS = {"ours", "mlflow-w1", "mlflow-w2"}
 
 
-def test_the_quick_serving_benchmark_fills_its_table(tmp_path):
-    out = tmp_path / "serving.json"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "serving.py"), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    print(done.stdout)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    result = json.loads(out.read_text())
+def test_the_quick_serving_benchmark_fills_its_table(quick):
+    result, printed = quick("serving.py")
     cells = {(c["server"], c["model"], c["rows"], c["concurrency"]): c for c in result["cells"]}
     for model in ("linear", "forest"):
         for concurrency in (1, 8):
@@ -35,4 +19,4 @@ def test_the_quick_serving_benchmark_fills_its_table(tmp_path):
             assert cells[("ours", model, 1, concurrency)]["errors"] == 0
         assert result[f"{model}/1"]["floor_ms"] > 0
         assert {f"{server}/{model}" for server in SERVERS} <= set(result["rss_mb"])
-    assert "x req/s" in done.stdout  # the ratio table was printed
+    assert "x req/s" in printed  # the ratio table was printed
