@@ -111,7 +111,7 @@ test-molecule: image $(TOOLS_VENV)/.installed
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
 test: deps lint venvs $(PROMTOOL)
-	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest tests --durations=15
 	$(MAKE) test-molecule
 
 # The platform in a local systemd container (the "VM"), converged with site.yml

@@ -180,7 +180,9 @@ def floor_ms(model_uri: str, tracking_uri: str, body: dict, repeat: int) -> floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 s per cell, c=1 and 8, 1 row")
+    parser.add_argument(
+        "--quick", action="store_true", help="linear model only, 1 row, c=1 and 8, 2 s a cell"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "serving.json")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -189,13 +191,14 @@ def main() -> int:
     seconds = 2 if args.quick else 15
     concurrencies = (1, 8) if args.quick else (1, 8, 32)
     sizes = (1,) if args.quick else (1, 100)
+    labels = ("linear",) if args.quick else ("linear", "forest")
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
     lua = work / "post.lua"
     lua.write_text(WRK_LUA)
     cells: list[Cell] = []
     extra: dict[str, dict] = {}
     rss: dict[str, list[float]] = {}
-    with trained_stack() as trained:
+    with trained_stack(labels) as trained:
         for label, model in trained.items():
             for rows in sizes:
                 body = payload(rows)

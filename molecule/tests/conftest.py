@@ -30,6 +30,14 @@ def platform(host):
     return Platform(public_url(), REPO / "ansible" / ".secrets" / host.backend.get_hostname())
 
 
+@pytest.fixture
+def default_scenario_only(host) -> None:
+    """Skips a test in the single-postgres scenario: that scenario exists to vary the
+    PostgreSQL layout, and this test does not depend on it (it runs in default)."""
+    if "single" in host.backend.get_hostname():
+        pytest.skip("runs in the default scenario only (independent of the PostgreSQL layout)")
+
+
 @pytest.fixture(scope="module")
 def prometheus(platform):
     """Prometheus's HTTP API through the proxy, with its login."""

@@ -13,6 +13,9 @@ import pytest
 import requests
 from platform_demo import ROW, Client
 
+# independent of the PostgreSQL layout: run once, in the default scenario
+pytestmark = pytest.mark.usefixtures("default_scenario_only")
+
 SECURITY_HEADERS = {
     "Strict-Transport-Security": re.compile(r"max-age=\d{7,}"),
     "X-Content-Type-Options": re.compile("nosniff"),

@@ -27,6 +27,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+# independent of the PostgreSQL layout: run once, in the default scenario
+pytestmark = pytest.mark.usefixtures("default_scenario_only")
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # The flags that work as root on these machines (../shared/TESTING.md); without
