@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
 import sys
 import threading
@@ -29,7 +28,7 @@ sys.path.insert(0, str(REPO))
 import requests  # noqa: E402
 
 from bench.serving import anchor, ours, payload  # noqa: E402
-from bench.stack import Trained, trained_stack  # noqa: E402
+from bench.stack import RESULTS, Trained, trained_stack, write_result  # noqa: E402
 from ml import promote, training  # noqa: E402
 
 CLIENTS = 4
@@ -126,22 +125,18 @@ def switch_anchor(model: Trained, versions: tuple[int, int], switches: int) -> l
     return results
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one switch each")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "bench" / "results" / "alias_switch.json"
-    )
-    args = parser.parse_args()
-    switches = 1 if args.quick else 3
-    with trained_stack(("linear",)) as trained:
-        model = trained["linear"]
-        second = training.train_candidate(families=("logistic_regression",), cfg=model.cfg)
-        versions = (model.version, second.best.version)
-        env = {**model.env(), "MLOPS_ALIAS_POLL_SECONDS": str(POLL_SECONDS)}
-        with ours(env) as (base, _):
-            mine = switch_ours(base, model, versions, switches)
-        theirs = switch_anchor(model, versions, switches)
+def run(trained: dict[str, Trained], quick: bool) -> tuple[dict, bool]:
+    """Switches of ours and of the anchor on the given stack's linear model (it trains
+    a second version and leaves `Production` on one of the two); the summary, and
+    whether ours lost no request and always switched."""
+    switches = 1 if quick else 3
+    model = trained["linear"]
+    second = training.train_candidate(families=("logistic_regression",), cfg=model.cfg)
+    versions = (model.version, second.best.version)
+    env = {**model.env(), "MLOPS_ALIAS_POLL_SECONDS": str(POLL_SECONDS)}
+    with ours(env) as (base, _):
+        mine = switch_ours(base, model, versions, switches)
+    theirs = switch_anchor(model, versions, switches)
     summary = {"poll_seconds": POLL_SECONDS, "clients": CLIENTS, "ours": mine, "anchor": theirs}
     for name, runs in (("ours", mine), ("mlflow models serve, restarted", theirs)):
         print(
@@ -149,10 +144,18 @@ def main() -> int:
             f"{len(runs)}), failed requests {sum(r['failed'] for r in runs)}"
         )
     print(f"ours polls the alias every {POLL_SECONDS} s; the anchor cannot follow an alias")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2))
-    print(f"wrote {args.out}")
-    return 1 if any(r["failed"] or not r["switched"] for r in mine) else 0
+    return summary, not any(r["failed"] or not r["switched"] for r in mine)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one switch each")
+    parser.add_argument("--out", type=Path, default=RESULTS / "alias_switch.json")
+    args = parser.parse_args()
+    with trained_stack(("linear",)) as trained:
+        summary, ok = run(trained, args.quick)
+    write_result(args.out, summary)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

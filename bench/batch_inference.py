@@ -12,7 +12,6 @@ rows/s and ours/floor for each round, writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from bench.stack import Trained, trained_stack  # noqa: E402
+from bench.stack import RESULTS, Trained, trained_stack, write_result  # noqa: E402
 from ml import data, db, inference, registry  # noqa: E402
 from ml.data import LABEL_NAMES  # noqa: E402
 
@@ -78,35 +77,28 @@ def floor(model: Trained, fitted: object, batch_id: str) -> tuple[float, int]:
         return time.perf_counter() - start, len(table)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5,000 rows, one round")
-    parser.add_argument("--rows", type=int, help="scoring rows per round (default 100,000)")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "bench" / "results" / "batch_inference.json"
-    )
-    args = parser.parse_args()
-    rows = args.rows or (5_000 if args.quick else 100_000)
-    rounds = 1 if args.quick else 3
+def run(trained: dict[str, Trained], quick: bool, rows: int | None = None) -> tuple[dict, bool]:
+    """Rounds of ours and the floor on the given stack's linear model; the summary."""
+    rows = rows or (5_000 if quick else 100_000)
+    rounds = 1 if quick else 3
     results = []
-    with trained_stack(("linear",)) as trained:
-        model = trained["linear"]
-        start = time.perf_counter()
-        fitted = registry.load_sklearn(model.cfg.tracking_uri, model.cfg.model_name, model.version)
-        load_seconds = time.perf_counter() - start
-        for i in range(rounds):
-            batch_id = f"bench-{i}"
-            data.load_batch(model.cfg.app_db_url, batch_id, n_labelled=0, n_scoring=rows)
-            floor_seconds, floor_rows = floor(model, fitted, batch_id)
-            ours_seconds = ours(model, batch_id, rows)
-            assert floor_rows == rows
-            results.append({"round": i, "ours_s": ours_seconds, "floor_s": floor_seconds})
-            print(
-                f"round {i}: {rows} rows | ours {rows / ours_seconds:>9.0f} rows/s "
-                f"({ours_seconds:.2f} s) | floor {rows / floor_seconds:>9.0f} rows/s "
-                f"({floor_seconds:.2f} s) | ours/floor time {ours_seconds / floor_seconds:.2f}",
-                flush=True,
-            )
+    model = trained["linear"]
+    start = time.perf_counter()
+    fitted = registry.load_sklearn(model.cfg.tracking_uri, model.cfg.model_name, model.version)
+    load_seconds = time.perf_counter() - start
+    for i in range(rounds):
+        batch_id = f"bench-{i}"
+        data.load_batch(model.cfg.app_db_url, batch_id, n_labelled=0, n_scoring=rows)
+        floor_seconds, floor_rows = floor(model, fitted, batch_id)
+        ours_seconds = ours(model, batch_id, rows)
+        assert floor_rows == rows
+        results.append({"round": i, "ours_s": ours_seconds, "floor_s": floor_seconds})
+        print(
+            f"round {i}: {rows} rows | ours {rows / ours_seconds:>9.0f} rows/s "
+            f"({ours_seconds:.2f} s) | floor {rows / floor_seconds:>9.0f} rows/s "
+            f"({floor_seconds:.2f} s) | ours/floor time {ours_seconds / floor_seconds:.2f}",
+            flush=True,
+        )
     summary = {
         "rows": rows,
         "rounds": results,
@@ -121,10 +113,19 @@ def main() -> int:
         f"{summary['ours_over_floor_time']:.2f}x the floor's time (its model load from the "
         f"registry alone: {load_seconds:.2f} s)"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2))
-    print(f"wrote {args.out}")
-    return 0
+    return summary, True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5,000 rows, one round")
+    parser.add_argument("--rows", type=int, help="scoring rows per round (default 100,000)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "batch_inference.json")
+    args = parser.parse_args()
+    with trained_stack(("linear",)) as trained:
+        summary, ok = run(trained, args.quick, args.rows)
+    write_result(args.out, summary)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

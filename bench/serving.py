@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
-from bench.stack import trained_stack  # noqa: E402
+from bench.stack import RESULTS, Trained, trained_stack, write_result  # noqa: E402
 from ml import data  # noqa: E402
 from tests.harness import (  # noqa: E402
     VENV_BIN,
@@ -178,49 +178,65 @@ def floor_ms(model_uri: str, tracking_uri: str, body: dict, repeat: int) -> floa
     return (time.perf_counter() - start) / repeat * 1e3
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="linear model only, 1 row, c=1 and 8, 2 s a cell"
-    )
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "serving.json")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
-        return 2
-    seconds = 2 if args.quick else 15
-    concurrencies = (1, 8) if args.quick else (1, 8, 32)
-    sizes = (1,) if args.quick else (1, 100)
-    labels = ("linear",) if args.quick else ("linear", "forest")
+def labels(quick: bool) -> tuple[str, ...]:
+    """The models a run needs trained."""
+    return ("linear",) if quick else ("linear", "forest")
+
+
+def run(trained: dict[str, Trained], quick: bool) -> tuple[dict, bool]:
+    """Every cell on the given stack; the summary, and whether ours failed no request."""
+    seconds = 2 if quick else 15
+    concurrencies = (1, 8) if quick else (1, 8, 32)
+    sizes = (1,) if quick else (1, 100)
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
     lua = work / "post.lua"
     lua.write_text(WRK_LUA)
     cells: list[Cell] = []
     extra: dict[str, dict] = {}
     rss: dict[str, list[float]] = {}
-    with trained_stack(labels) as trained:
-        for label, model in trained.items():
-            for rows in sizes:
-                body = payload(rows)
-                (work / f"body-{rows}.json").write_text(json.dumps(body))
-                extra[f"{label}/{rows}"] = {
-                    "floor_ms": floor_ms(model.uri, model.cfg.tracking_uri, body, 200)
-                }
-            plan = Plan(label, sizes, concurrencies, seconds, work, lua)
-            with ours(model.env()) as (base, pid):
-                cells += plan.run("ours", base)
-                rss[f"ours/{label}"] = rss_mb(pid)
-            for workers in (1, 2):
-                with anchor(model.cfg.tracking_uri, model.uri, workers) as (base, pid):
-                    cells += plan.run(f"mlflow-w{workers}", base)
-                    rss[f"mlflow-w{workers}/{label}"] = rss_mb(pid)
+    for label in labels(quick):
+        model = trained[label]
+        for rows in sizes:
+            body = payload(rows)
+            (work / f"body-{rows}.json").write_text(json.dumps(body))
+            extra[f"{label}/{rows}"] = {
+                "floor_ms": floor_ms(model.uri, model.cfg.tracking_uri, body, 200)
+            }
+        plan = Plan(label, sizes, concurrencies, seconds, work, lua)
+        with ours(model.env()) as (base, pid):
+            cells += plan.run("ours", base)
+            rss[f"ours/{label}"] = rss_mb(pid)
+        for workers in (1, 2):
+            with anchor(model.cfg.tracking_uri, model.uri, workers) as (base, pid):
+                cells += plan.run(f"mlflow-w{workers}", base)
+                rss[f"mlflow-w{workers}/{label}"] = rss_mb(pid)
     extra["rss_mb"] = rss
     report(cells, extra)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"cells": [asdict(c) for c in cells], **extra}, indent=2))
-    print(f"\nwrote {args.out}")
     shutil.rmtree(work, ignore_errors=True)
-    return 1 if any(c.errors for c in cells if c.server == "ours") else 0
+    summary = {"cells": [asdict(c) for c in cells], **extra}
+    return summary, not any(c.errors for c in cells if c.server == "ours")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="linear model only, 1 row, c=1 and 8, 2 s a cell"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "serving.json")
+    args = parser.parse_args()
+    if not wrk_installed():
+        return 2
+    with trained_stack(labels(args.quick)) as trained:
+        summary, ok = run(trained, args.quick)
+    write_result(args.out, summary)
+    return 0 if ok else 1
+
+
+def wrk_installed() -> bool:
+    if shutil.which("wrk"):
+        return True
+    print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+    return False
 
 
 def report(cells: list[Cell], extra: dict) -> None:

@@ -7,12 +7,16 @@ put the repository on sys.path before they import this."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from ml import data, promote, training
 from ml.config import Settings
 from tests.harness import MlflowServer, Postgres, SeaweedFS, running
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 # label in the tables -> model family of ml.training
 MODELS = {"linear": "logistic_regression", "forest": "random_forest"}
@@ -69,3 +73,9 @@ def trained_stack(labels: tuple[str, ...] = tuple(MODELS)) -> Iterator[dict[str,
                 )
                 trained[label] = Trained(label, cfg, version)
             yield trained
+
+
+def write_result(out: Path, summary: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"wrote {out}")

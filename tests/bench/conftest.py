@@ -1,11 +1,12 @@
-"""Each benchmark's quick mode run as a user would: the script, its JSON, its table."""
+"""The benchmarks' quick modes run as a user would, once for the three tests:
+`bench/run_all.py --quick` (one throwaway stack), its JSON files, its tables."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,22 +14,26 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def quick(tmp_path) -> Callable[[str], tuple[dict, str]]:
-    """Run bench/<script> --quick; its JSON result and what it printed. Fails on a
-    non-zero exit with the end of its output."""
+@dataclass
+class QuickRun:
+    printed: str
+    out_dir: Path
 
-    def run(script: str) -> tuple[dict, str]:
-        out = tmp_path / f"{script}.json"
-        done = subprocess.run(
-            [sys.executable, str(REPO / "bench" / script), "--quick", "--out", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        print(done.stdout)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-        return json.loads(out.read_text()), done.stdout
+    def result(self, benchmark: str) -> dict:
+        return json.loads((self.out_dir / f"{benchmark}.json").read_text())
 
-    return run
+
+@pytest.fixture(scope="session")
+def quick(tmp_path_factory) -> QuickRun:
+    """Fails on a non-zero exit with the end of the output."""
+    out_dir = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run_all.py"), "--quick", "--out-dir", str(out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return QuickRun(done.stdout, out_dir)

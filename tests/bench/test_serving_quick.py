@@ -1,7 +1,8 @@
-"""bench/serving.py --quick end to end: it must produce every cell of the table
-(ours and both anchors at each concurrency, for the quick mode's linear model),
-the floor and the memory of each server, with no failed request of ours. The ratios it prints are
-measurements, not assertions: the full run and its table are in the README."""
+"""bench/serving.py's quick mode (through run_all.py) end to end: it must produce every
+cell of the table (ours and both anchors at each concurrency, for the quick mode's
+linear model), the floor and the memory of each server, with no failed request of ours.
+The ratios it prints are measurements, not assertions: the full run and its table are in
+the README."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ SERVERS = {"ours", "mlflow-w1", "mlflow-w2"}
 
 
 def test_the_quick_serving_benchmark_fills_its_table(quick):
-    result, printed = quick("serving.py")
+    result, printed = quick.result("serving"), quick.printed
     cells = {(c["server"], c["model"], c["rows"], c["concurrency"]): c for c in result["cells"]}
     for model in ("linear",):  # the quick mode's one model
         for concurrency in (1, 8):
