@@ -1,0 +1,95 @@
+"""Provisioning: the no-change run of site.yml on a converged host, with Ansible's
+default connection handling (the baseline: each module sent as mkdir, put, exec
+and rm) and with ours (pipelining: one exec with the module on stdin), side by
+side in the same invocation, with where the time goes (profile_tasks). Both
+runs must change nothing. The first converge of a fresh host is timed by
+`make test-molecule` (its profile_tasks recap is in .molecule-logs/).
+
+    .venv-tools/bin/python bench/provisioning.py -i INVENTORY            # the whole play
+    .venv-tools/bin/python bench/provisioning.py -i INVENTORY --quick    # the common role only
+
+INVENTORY is that of a converged host: Molecule's (MOLECULE_INVENTORY_FILE) or
+ansible/inventory/ for a VM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ANSIBLE = REPO / "ansible"
+TASK_TIME = re.compile(r"^(?P<task>\S.*?) -+ (?P<seconds>[\d.]+)s$")
+RECAP = re.compile(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+SLOWEST = 10
+
+
+def no_change_run(inventory: str, pipelining: bool, tags: str | None) -> dict:
+    """One run of site.yml; its time, task count and slowest tasks. Exits if it fails
+    or changes anything: then it measured something else than a no-change run."""
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(ANSIBLE / "roles"),
+        "ANSIBLE_PIPELINING": str(pipelining),
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+        "ANSIBLE_NOCOLOR": "1",
+        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": str(SLOWEST),
+    }
+    playbook = Path(sys.executable).parent / "ansible-playbook"
+    command = [str(playbook), "-i", inventory, str(ANSIBLE / "site.yml")]
+    start = time.perf_counter()
+    done = subprocess.run(
+        command + (["--tags", tags] if tags else []),
+        env=env, capture_output=True, text=True, check=False, timeout=1800,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    recap = [RECAP.match(line) for line in done.stdout.splitlines()]
+    counts = [tuple(map(int, m.groups())) for m in recap if m]
+    if done.returncode != 0 or not counts:
+        raise SystemExit(f"site.yml failed (rc {done.returncode}):\n{done.stdout[-3000:]}")
+    ok, changed = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    if changed:
+        raise SystemExit(f"not a no-change run: changed={changed}; converge the host first")
+    slowest = [
+        {"task": m["task"], "seconds": float(m["seconds"])}
+        for line in done.stdout.splitlines()
+        if (m := TASK_TIME.match(line))
+    ]
+    return {"pipelining": pipelining, "seconds": seconds, "tasks_ok": ok, "slowest": slowest}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-i", "--inventory", required=True)
+    parser.add_argument("--quick", action="store_true", help="the common role only (--tags)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results" / "provisioning.json"
+    )
+    args = parser.parse_args()
+    tags = "common" if args.quick else None
+    baseline = no_change_run(args.inventory, pipelining=False, tags=tags)
+    ours = no_change_run(args.inventory, pipelining=True, tags=tags)
+    print(f"no-change run of site.yml{' --tags ' + tags if tags else ''}, {ours['tasks_ok']} tasks")
+    print(f"  Ansible's default (no pipelining): {baseline['seconds']:6.1f} s")
+    print(f"  ours (pipelining):                 {ours['seconds']:6.1f} s   "
+          f"ours/default time {ours['seconds'] / baseline['seconds']:.2f}")  # fmt: skip
+    print(f"the {SLOWEST} slowest tasks of ours:")
+    for task in ours["slowest"]:
+        print(f"  {task['seconds']:6.2f} s  {task['task']}")
+    summary = {"tags": tags, "baseline": baseline, "ours": ours,
+               "ours_over_baseline_time": ours["seconds"] / baseline["seconds"]}  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

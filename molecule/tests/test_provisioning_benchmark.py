@@ -1,0 +1,32 @@
+"""bench/provisioning.py --quick on the converged host: the no-change run of the
+common role with Ansible's default connection handling and with pipelining,
+side by side. The script exits non-zero if either run fails or changes
+anything; the times and their ratio are printed, not asserted (the full run's
+figures are in the README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_quick_provisioning_benchmark_times_both_runs(default_scenario_only, tmp_path):
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
+    assert inventory, "run by molecule verify: MOLECULE_INVENTORY_FILE is not set"
+    out = tmp_path / "provisioning.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "provisioning.py"), "-i", inventory, "--quick",
+         "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    for run in (result["baseline"], result["ours"]):
+        assert run["seconds"] > 0 and run["tasks_ok"] > 10 and run["slowest"], run
+    assert result["ours"]["pipelining"] and not result["baseline"]["pipelining"]
