@@ -99,6 +99,10 @@ def test_defaults_pass(tmp_path):
             {"proxy_tls_mode": "acme", "mlops_public_hostname": "mlops.example.org"},
             "proxy_acme_email an e-mail address",
         ),
+        (
+            {"backup_remote_bucket": "offsite", "backup_remote_access_key_id": "AKIA0"},
+            "set backup_remote_access_key_id and",
+        ),
     ],
 )
 def test_bad_settings_fail_early_naming_the_setting(tmp_path, overrides, message):

@@ -1,6 +1,9 @@
 """ops.backup against a real PostgreSQL and a real SeaweedFS: a backup restores to
 the same rows and objects, unchanged objects are shared, retention holds, and a
-damaged backup is reported rather than restored."""
+damaged backup is reported rather than restored. ops.backup_remote against a
+second bucket of that SeaweedFS as the off-host store: backups go there and
+come back intact, unchanged files are copied inside the remote, a copy cut
+short does not count, the remote keeps as many as the host."""
 
 from __future__ import annotations
 
@@ -24,8 +27,10 @@ from ops.backup import (
     resolve,
     restore_bucket,
 )
+from ops.backup_remote import Remote, fetch, push
 
 T0 = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+REMOTE_BUCKET = "offsite-backups"
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +166,57 @@ def test_a_failed_backup_leaves_no_backup_and_says_why(settings):
 def test_bad_settings_are_named(env, message):
     with pytest.raises(BackupError, match=message):
         Settings.from_env(env)
+
+
+def remote_for(platform, root: Path, prefix: str) -> Remote:
+    client = platform.s3.client()
+    if not client.bucket_exists(REMOTE_BUCKET):
+        client.make_bucket(REMOTE_BUCKET)
+    return Remote.from_env(
+        {
+            "MLOPS_BACKUP_DIR": str(root),
+            "MLOPS_BACKUP_KEEP": "2",
+            "MLOPS_BACKUP_REMOTE_BUCKET": REMOTE_BUCKET,
+            "MLOPS_BACKUP_REMOTE_PREFIX": prefix,
+            "MLOPS_BACKUP_REMOTE_ENDPOINT": platform.s3.endpoint,
+            "MLOPS_BACKUP_REMOTE_ACCESS_KEY_ID": platform.s3.access_key,
+            "MLOPS_BACKUP_REMOTE_SECRET_ACCESS_KEY": platform.s3.secret_key,
+        }
+    )
+
+
+def test_backups_go_off_the_host_and_come_back_intact(platform, settings, tmp_path):
+    remote = remote_for(platform, settings.root, "host-a")
+    first = create(settings, now=T0)
+    second = create(settings, now=T0 + timedelta(days=1))  # the bucket is unchanged
+    pushed = dict((name, (up, copied)) for name, up, copied in push(remote))
+    assert set(pushed) == {first.name, second.name}
+    assert pushed[first.name][1] == 0
+    assert pushed[second.name][1] >= 3  # the three unchanged objects, copied remotely
+    assert push(remote) == []  # nothing new
+
+    elsewhere = remote_for(platform, tmp_path / "new-host", "host-a")
+    fetched = fetch(elsewhere, "latest")
+    assert fetched.name == second.name and check(fetched) == []
+    for path in second.rglob("*"):
+        if path.is_file():
+            assert (fetched / path.relative_to(second)).read_bytes() == path.read_bytes()
+
+    third = create(settings, now=T0 + timedelta(days=2))
+    push(remote)
+    assert remote.backups() == [second.name, third.name]  # keep=2, as on the host
+
+
+def test_a_remote_copy_cut_short_is_not_a_backup(platform, settings, tmp_path):
+    remote = remote_for(platform, settings.root, "host-b")
+    backup = create(settings, now=T0)
+    dump = backup / "databases" / "source.dump"
+    remote.client.upload_file(str(dump), REMOTE_BUCKET, remote.key(backup.name, "databases/x"))
+    assert remote.backups() == []  # no manifest: the push died before its end
+    with pytest.raises(BackupError, match=r"no complete remote backup .*there are: none"):
+        fetch(remote_for(platform, tmp_path / "other", "host-b"), backup.name)
+
+
+def test_remote_settings_are_named():
+    with pytest.raises(BackupError, match=r"MLOPS_BACKUP_REMOTE_BUCKET.*SECRET_ACCESS_KEY"):
+        Remote.from_env({"MLOPS_BACKUP_DIR": "/x"})
