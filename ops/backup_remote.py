@@ -31,7 +31,7 @@ import boto3
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.backup import MANIFEST, PARTIAL_PREFIX, BackupError, check, complete_backups
+from ops.backup import MANIFEST, PARTIAL_PREFIX, BackupError, Settings, check, complete_backups
 
 
 @dataclass
@@ -44,8 +44,8 @@ class Remote:
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Remote:
+        local = Settings.from_env(env)  # MLOPS_BACKUP_DIR and _KEEP, checked as for a backup
         needed = (
-            "MLOPS_BACKUP_DIR",
             "MLOPS_BACKUP_REMOTE_BUCKET",
             "MLOPS_BACKUP_REMOTE_ACCESS_KEY_ID",
             "MLOPS_BACKUP_REMOTE_SECRET_ACCESS_KEY",
@@ -53,10 +53,6 @@ class Remote:
         missing = [name for name in needed if not env.get(name)]
         if missing:
             raise BackupError(f"not set: {', '.join(missing)}")
-        try:
-            keep = int(env.get("MLOPS_BACKUP_KEEP", "7"))
-        except ValueError:
-            raise BackupError("MLOPS_BACKUP_KEEP must be a whole number") from None
         client = boto3.client(
             "s3",
             endpoint_url=env.get("MLOPS_BACKUP_REMOTE_ENDPOINT") or None,
@@ -65,8 +61,7 @@ class Remote:
             aws_secret_access_key=env["MLOPS_BACKUP_REMOTE_SECRET_ACCESS_KEY"],
         )
         prefix = env.get("MLOPS_BACKUP_REMOTE_PREFIX", "mlops-backups").strip("/")
-        return cls(Path(env["MLOPS_BACKUP_DIR"]), max(keep, 1), env["MLOPS_BACKUP_REMOTE_BUCKET"],
-                   prefix, client)  # fmt: skip
+        return cls(local.root, local.keep, env["MLOPS_BACKUP_REMOTE_BUCKET"], prefix, client)
 
     def key(self, name: str, relative: str = "") -> str:
         return f"{self.prefix}/{name}/{relative}"
