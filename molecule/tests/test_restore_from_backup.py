@@ -3,7 +3,13 @@ data is destroyed (databases dropped, bucket emptied, MLflow's logins deleted),
 restore.yml restores, and everything recorded before matches again: MLflow's
 runs and versions, every app-db and Airflow table's rows, every object's
 sha256. Then the model server loads models:/<name>@Production from the
-restored registry. A backup that is not there stops restore.yml untouched."""
+restored registry. A backup that is not there stops restore.yml untouched.
+
+Where a copy off the host is configured (the default scenario: a second bucket
+of the local object store stands in for the remote S3), the service pushes each
+backup there, and the restore deletes the local folder first and fetches the
+backup back from the remote copy (restore.yml -e backup_restore_from_remote=true).
+The single-postgres scenario restores from the local folder."""
 
 from __future__ import annotations
 
@@ -17,6 +23,16 @@ from platform_demo import REPO, ROW, group_vars
 from platform_state import record, s3_objects, wait_targets_up
 
 BACKUP_DIR = "/var/backups/mlops"
+# ops.backup_remote as the backup user, with its environment (no key on a command line)
+REMOTE_CLI = (
+    "systemd-run --quiet --wait --pipe --collect --uid=mlops-backup --gid=mlops-backup "
+    "-p EnvironmentFile=/etc/mlops/backup.env /opt/mlops/venvs/mlflow/bin/python "
+    "-m ops.backup_remote"
+)
+
+
+def remote_configured(host) -> bool:
+    return host.file("/etc/mlops/backup.env").contains("^MLOPS_BACKUP_REMOTE_BUCKET=")
 
 
 def restore(*extra: str) -> subprocess.CompletedProcess:
@@ -58,6 +74,12 @@ def test_the_timer_is_scheduled(host):
     assert host.file(BACKUP_DIR).mode == 0o700
 
 
+def test_each_backup_is_copied_off_the_host(host, backup):
+    if not remote_configured(host):
+        pytest.skip("no backup_remote_bucket in this scenario: backups stay on the host")
+    assert backup in host.check_output(f"{REMOTE_CLI} list").split()
+
+
 def test_a_missing_backup_stops_the_restore_before_anything_is_touched(host, backup):
     done = restore("-e", "backup_restore_name=19990101T000000Z")
     assert done.returncode != 0
@@ -81,10 +103,14 @@ def test_destroyed_data_comes_back_from_the_backup(host, platform, backup, prome
     assert s3_objects(host) == {}
     host.check_output("rm /var/lib/mlops/mlflow/basic_auth.db")
 
+    extra = ["-e", f"backup_restore_name={backup}"]
+    if remote_configured(host):  # the host's copy is lost too: it comes from the remote
+        host.check_output(f"rm -r {BACKUP_DIR}/{backup}")
+        extra += ["-e", "backup_restore_from_remote=true"]
     start = time.monotonic()
-    done = restore("-e", f"backup_restore_name={backup}")
+    done = restore(*extra)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    print(f"restore.yml of {backup} took {time.monotonic() - start:.0f}s")
+    print(f"restore.yml of {backup} ({' '.join(extra[1::2])}) took {time.monotonic() - start:.0f}s")
 
     wait_ready(platform)
     after = record(host, platform)
