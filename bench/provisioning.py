@@ -25,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ANSIBLE = REPO / "ansible"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TASK_TIME = re.compile(r"^(?P<task>\S.*?) -+ (?P<seconds>[\d.]+)s$")
 RECAP = re.compile(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 SLOWEST = 10
@@ -40,6 +41,7 @@ def no_change_run(inventory: str, pipelining: bool, tags: str | None) -> dict:
         "ANSIBLE_PIPELINING": str(pipelining),
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
         "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",  # Molecule's verify sets it to 1, which beats NOCOLOR
         "PROFILE_TASKS_TASK_OUTPUT_LIMIT": str(SLOWEST),
     }
     playbook = Path(sys.executable).parent / "ansible-playbook"
@@ -50,7 +52,8 @@ def no_change_run(inventory: str, pipelining: bool, tags: str | None) -> dict:
         env=env, capture_output=True, text=True, check=False, timeout=1800,
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    recap = [RECAP.match(line) for line in done.stdout.splitlines()]
+    lines = ANSI.sub("", done.stdout).splitlines()
+    recap = [RECAP.match(line) for line in lines]
     counts = [tuple(map(int, m.groups())) for m in recap if m]
     if done.returncode != 0 or not counts:
         raise SystemExit(f"site.yml failed (rc {done.returncode}):\n{done.stdout[-3000:]}")
@@ -59,7 +62,7 @@ def no_change_run(inventory: str, pipelining: bool, tags: str | None) -> dict:
         raise SystemExit(f"not a no-change run: changed={changed}; converge the host first")
     slowest = [
         {"task": m["task"], "seconds": float(m["seconds"])}
-        for line in done.stdout.splitlines()
+        for line in lines
         if (m := TASK_TIME.match(line))
     ]
     return {"pipelining": pipelining, "seconds": seconds, "tasks_ok": ok, "slowest": slowest}
