@@ -205,7 +205,9 @@ class SeaweedFS:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.volumeSizeLimitMB=64",
-            "-volume.max=20",
+            # each bucket grows volumes of its own, 7 at a time: room for the tests' five
+            # buckets (20 was too few once the backup tests added a second one)
+            "-volume.max=60",
             "-master.telemetry=false",
             *(f"-{k}={v}" for k, v in ports.items()),
         ]
