@@ -208,15 +208,19 @@ def resolve(settings: Settings, name: str) -> Path:
     return found[0]
 
 
+def manifest_files(manifest: dict) -> dict[str, dict]:
+    """Every file a manifest lists, by its path inside the backup, with size and sha256."""
+    files = {f"databases/{n}.dump": i for n, i in manifest["databases"].items()}
+    files |= {f"sqlite/{n}.db": i for n, i in manifest["sqlite"].items()}
+    objects = manifest.get("bucket", {}).get("objects", {})
+    return files | {f"bucket/{key}": info for key, info in objects.items()}
+
+
 def check(backup: Path) -> list[str]:
     """What does not match the manifest: an empty list for an intact backup."""
     manifest = json.loads((backup / MANIFEST).read_text())
-    expected = {f"databases/{n}.dump": i for n, i in manifest["databases"].items()}
-    expected |= {f"sqlite/{n}.db": i for n, i in manifest["sqlite"].items()}
-    objects = manifest.get("bucket", {}).get("objects", {})
-    expected |= {f"bucket/{key}": info for key, info in objects.items()}
     problems = []
-    for relative, info in sorted(expected.items()):
+    for relative, info in sorted(manifest_files(manifest).items()):
         path = backup / relative
         if not path.is_file():
             problems.append(f"{relative}: missing")

@@ -31,7 +31,15 @@ import boto3
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.backup import MANIFEST, PARTIAL_PREFIX, BackupError, Settings, check, complete_backups
+from ops.backup import (
+    MANIFEST,
+    PARTIAL_PREFIX,
+    BackupError,
+    Settings,
+    check,
+    complete_backups,
+    manifest_files,
+)
 
 
 @dataclass
@@ -95,10 +103,7 @@ class Remote:
 
 def files_of(manifest: dict) -> dict[str, str]:
     """Relative path -> sha256 of every file a manifest lists."""
-    files = {f"databases/{n}.dump": i["sha256"] for n, i in manifest["databases"].items()}
-    files |= {f"sqlite/{n}.db": i["sha256"] for n, i in manifest["sqlite"].items()}
-    objects = manifest.get("bucket", {}).get("objects", {})
-    return files | {f"bucket/{key}": info["sha256"] for key, info in objects.items()}
+    return {relative: info["sha256"] for relative, info in manifest_files(manifest).items()}
 
 
 def push(remote: Remote) -> list[tuple[str, int, int]]:
