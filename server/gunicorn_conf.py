@@ -1,5 +1,6 @@
 """gunicorn settings for the model server (overridable by environment)."""
 
+import gc
 import importlib
 import os
 import shutil
@@ -32,6 +33,8 @@ def on_starting(server) -> None:  # noqa: ANN001
         Path(directory).mkdir(parents=True, exist_ok=True)
     for module in PRELOADED:
         importlib.import_module(module)
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:  # noqa: ANN001

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from server.linear_path import compile_linear
 from server.payload import PayloadError, parse, rows
 
 _NUMERIC_TYPES = {"double", "float", "long", "integer"}
@@ -53,16 +54,17 @@ def _numeric_predictor(estimator: Any, columns: tuple[str, ...]) -> Callable[[An
     if hasattr(estimator, "n_jobs"):
         estimator.n_jobs = 1  # a thread pool per request costs more than it gains here
     names = getattr(estimator, "feature_names_in_", None)
-    if names is None:
-        return lambda body: _to_list(estimator.predict(parse(body, columns)))
-    order = _matrix_order(estimator, [str(n) for n in names], columns)
-    if order is not None:
-        return lambda body: _to_list(estimator.predict(parse(body, columns)[:, order]))
-    import pandas as pd  # noqa: PLC0415
+    order = None if names is None else _matrix_order(estimator, [str(n) for n in names], columns)
+    if names is not None and order is None:
+        import pandas as pd  # noqa: PLC0415
 
-    return lambda body: _to_list(
-        estimator.predict(pd.DataFrame(parse(body, columns), columns=list(columns)))
-    )
+        return lambda body: _to_list(
+            estimator.predict(pd.DataFrame(parse(body, columns), columns=list(columns)))
+        )
+    predict = compile_linear(estimator, len(columns)) or estimator.predict
+    if order is None:
+        return lambda body: _to_list(predict(parse(body, columns)))
+    return lambda body: _to_list(predict(parse(body, columns)[:, order]))
 
 
 # sklearn's notice that a matrix has no column names: _matrix_order proved the order right

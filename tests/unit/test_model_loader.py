@@ -9,8 +9,9 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from server.model_loader import _numeric_predictor
 
@@ -18,14 +19,24 @@ SIGNATURE = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 FITTED = ("petal_width", "petal_length", "sepal_width", "sepal_length")  # another order
 
 
-class Recording(LogisticRegression):
-    """Notes the type of every input it is asked to predict."""
+class Recording(DecisionTreeClassifier):
+    """Notes the type of every input it is asked to predict (a tree: no direct linear path)."""
 
     seen: list[type]
 
     def predict(self, X):
         self.seen.append(type(X))
         return super().predict(X)
+
+
+class CountingPipeline(Pipeline):
+    """Counts the calls of scikit-learn's own predict."""
+
+    calls = 0
+
+    def predict(self, X, **params):
+        self.calls += 1
+        return super().predict(X, **params)
 
 
 def iris() -> pd.DataFrame:
@@ -40,7 +51,7 @@ def body(frame: pd.DataFrame) -> dict:
 def test_an_estimator_fitted_on_a_dataframe_gets_a_matrix_in_its_own_column_order():
     frame = iris()
     target = load_iris().target
-    estimator = Recording(max_iter=500).fit(frame[list(FITTED)], target)
+    estimator = Recording(random_state=0).fit(frame[list(FITTED)], target)
     estimator.seen = []
     predict = _numeric_predictor(estimator, SIGNATURE)
     estimator.seen.clear()
@@ -56,3 +67,15 @@ def test_a_pipeline_that_picks_columns_by_name_keeps_the_dataframe():
     pipeline = make_pipeline(picks, LogisticRegression(max_iter=500)).fit(frame, target)
     predict = _numeric_predictor(pipeline, SIGNATURE)
     assert predict(body(frame)) == pipeline.predict(frame).tolist()
+
+
+def test_a_linear_pipeline_fitted_on_a_dataframe_is_served_by_the_direct_path():
+    frame = iris()
+    target = load_iris().target
+    pipeline = CountingPipeline([("scale", StandardScaler()), ("lr", LogisticRegression())])
+    pipeline.fit(frame[list(FITTED)], target)
+    expected = pipeline.predict(frame[list(FITTED)]).tolist()
+    predict = _numeric_predictor(pipeline, SIGNATURE)
+    pipeline.calls = 0  # the probes at load time may call it; serving must not
+    assert predict(body(frame)) == expected
+    assert pipeline.calls == 0
