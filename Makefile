@@ -7,6 +7,8 @@ SHELL := /bin/bash
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
 TOOLS_VENV := .venv-tools
+# the model server alone, installed as on the VM (mlflow-skinny): the serving benchmark runs ours in it
+SERVING_VENV := .venv-serving
 # uv installs the pinned sets about ten times faster than pip; it sits in a venv of its own
 UV_VENV := .venv-uv
 UV_VERSION := 0.13.9
@@ -52,7 +54,7 @@ image: engine
 	  tar -C $(ROOTFS) -c . | docker import -c 'CMD ["/sbin/init"]' - $(IMAGE) && \
 	  rm -rf $(ROOTFS); }
 
-venvs: $(VENV)/.installed $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed
+venvs: $(VENV)/.installed $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed $(SERVING_VENV)/.installed
 
 $(UV):
 	$(PYTHON) -m venv $(UV_VENV)
@@ -73,6 +75,9 @@ $(AIRFLOW_VENV)/.installed: $(UV) requirements/airflow.txt requirements/ml.txt
 
 $(TOOLS_VENV)/.installed: $(UV) requirements/tools.txt
 	$(call uv_venv,$(TOOLS_VENV),requirements/tools.txt)
+
+$(SERVING_VENV)/.installed: $(UV) requirements/model-server.txt requirements/ml.txt
+	$(call uv_venv,$(SERVING_VENV),requirements/model-server.txt)
 
 $(PROMTOOL):
 	mkdir -p .tools && cd .tools && rm -f prometheus_*.deb && \

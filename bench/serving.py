@@ -35,7 +35,6 @@ from bench.stack import RESULTS, Trained, trained_stack, write_result  # noqa: E
 from ml import data  # noqa: E402
 from tests.harness import (  # noqa: E402
     VENV_BIN,
-    ProjectProcess,
     free_port,
     model_server,
     stop_process,
@@ -98,14 +97,25 @@ def descendants(pid: int) -> list[int]:
     return [p for child in map(int, children) for p in (child, *descendants(child))]
 
 
-def rss_mb(pid: int) -> list[float]:
-    """Resident memory of every process under a server's master (workers, supervisors)."""
+def memory_mb(pid: int, field: str) -> list[float]:
+    """Rss or Pss of every process under a server's master (workers, supervisors). RSS
+    counts the pages a forked worker shares with its master in full; PSS splits them."""
     sizes = []
     for child in descendants(pid):
-        status = Path(f"/proc/{child}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-        sizes.append(kb / 1024)
+        rollup = Path(f"/proc/{child}/smaps_rollup").read_text().splitlines()
+        kb = next(int(line.split()[1]) for line in rollup if line.startswith(f"{field}:"))
+        sizes.append(round(kb / 1024, 1))
     return sizes
+
+
+def serving_bin() -> Path:
+    """Ours runs as installed on the VM (requirements/model-server.txt, mlflow-skinny) in
+    .venv-serving; without it, in this venv, whose full mlflow imports more (FastAPI...)."""
+    installed = REPO / ".venv-serving" / "bin"
+    if (installed / "gunicorn").exists():
+        return installed
+    print("no .venv-serving (make venvs): ours runs in this venv, with full mlflow")
+    return VENV_BIN
 
 
 @dataclass
@@ -153,8 +163,8 @@ def anchor(tracking_uri: str, model_uri: str, workers: int) -> Iterator[tuple[st
 
 
 @contextlib.contextmanager
-def ours(env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    server: ProjectProcess = model_server(env, workers=2).start()
+def ours(env: dict[str, str], bin_dir: Path | None = None) -> Iterator[tuple[str, int]]:
+    server = model_server(env, workers=2, bin_dir=bin_dir or serving_bin()).start()
     base = server.health_url.rsplit("/", 1)[0]
     try:
         wait_for(lambda: requests.get(f"{base}/ready", timeout=2).ok, 60, "model server ready",
@@ -194,6 +204,8 @@ def run(trained: dict[str, Trained], quick: bool) -> tuple[dict, bool]:
     cells: list[Cell] = []
     extra: dict[str, dict] = {}
     rss: dict[str, list[float]] = {}
+    pss: dict[str, list[float]] = {}
+    bin_dir = serving_bin()
     for label in labels(quick):
         model = trained[label]
         for rows in sizes:
@@ -203,14 +215,18 @@ def run(trained: dict[str, Trained], quick: bool) -> tuple[dict, bool]:
                 "floor_ms": floor_ms(model.uri, model.cfg.tracking_uri, body, 200)
             }
         plan = Plan(label, sizes, concurrencies, seconds, work, lua)
-        with ours(model.env()) as (base, pid):
+        with ours(model.env(), bin_dir) as (base, pid):
             cells += plan.run("ours", base)
-            rss[f"ours/{label}"] = rss_mb(pid)
+            rss[f"ours/{label}"] = memory_mb(pid, "Rss")
+            pss[f"ours/{label}"] = memory_mb(pid, "Pss")
         for workers in (1, 2):
             with anchor(model.cfg.tracking_uri, model.uri, workers) as (base, pid):
                 cells += plan.run(f"mlflow-w{workers}", base)
-                rss[f"mlflow-w{workers}/{label}"] = rss_mb(pid)
+                rss[f"mlflow-w{workers}/{label}"] = memory_mb(pid, "Rss")
+                pss[f"mlflow-w{workers}/{label}"] = memory_mb(pid, "Pss")
     extra["rss_mb"] = rss
+    extra["pss_mb"] = pss
+    extra["ours_venv"] = bin_dir.parent.name
     report(cells, extra)
     shutil.rmtree(work, ignore_errors=True)
     summary = {"cells": [asdict(c) for c in cells], **extra}

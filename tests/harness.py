@@ -359,12 +359,12 @@ class ProjectProcess:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def model_server(env: dict[str, str], workers: int = 2) -> ProjectProcess:
+def model_server(env: dict[str, str], workers: int = 2, bin_dir: Path = VENV_BIN) -> ProjectProcess:
     port = free_port()
     metrics_dir = Path(tempfile.mkdtemp(prefix="mlops-prom-"))
     return ProjectProcess(
         [
-            str(VENV_BIN / "gunicorn"),
+            str(bin_dir / "gunicorn"),
             "-c",
             str(REPO / "server" / "gunicorn_conf.py"),
             "server.wsgi:app",

@@ -19,5 +19,7 @@ def test_the_quick_serving_benchmark_fills_its_table(quick):
                 assert cell["rps"] > 0 and cell["p99_ms"] >= cell["p50_ms"] > 0, cell
             assert cells[("ours", model, 1, concurrency)]["errors"] == 0
         assert result[f"{model}/1"]["floor_ms"] > 0
-        assert {f"{server}/{model}" for server in SERVERS} <= set(result["rss_mb"])
+        for memory in ("rss_mb", "pss_mb"):
+            assert {f"{server}/{model}" for server in SERVERS} <= set(result[memory])
+    assert result["ours_venv"] == ".venv-serving"  # ours as installed on the VM
     assert "x req/s" in printed  # the ratio table was printed
