@@ -11,8 +11,7 @@ has already checked.
 exactly: StandardScaler steps (or "passthrough") followed by a dense linear
 classifier or regressor, and only if a probe of random inputs gives the same
 scores and predictions, bit for bit, as the estimator's own ``decision_function``
-and ``predict``. Anything else gets None
-and keeps scikit-learn's path.
+and ``predict``. Anything else gets None and keeps scikit-learn's path.
 """
 
 from __future__ import annotations
