@@ -63,9 +63,6 @@ def preflight(tmp_path, **overrides) -> subprocess.CompletedProcess:
             "PATH": f"{ANSIBLE.parent}:/usr/bin:/bin",
             "ANSIBLE_NOCOLOR": "1",
             "HOME": str(tmp_path),
-            # the play runs here, as root, on a machine without sudo: Ansible's linear
-            # strategy skips become for root, Mitogen's always goes through sudo
-            "ANSIBLE_STRATEGY": "linear",
         },
     )
 
