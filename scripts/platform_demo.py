@@ -157,16 +157,23 @@ def set_alias(mlflow: Client, alias: str, version: int) -> None:
     ).raise_for_status()
 
 
-def wait_serving(server: Client, version: int, timeout: float = 120) -> float:
-    """Seconds until the model server answers with ``version``."""
+def wait_serving(server: Client, version: int, timeout: float = 120, in_a_row: int = 10) -> float:
+    """Seconds until the model server answers with ``version`` ``in_a_row`` times running.
+    Each worker loads a moved alias on its own poll, and a request may reach any of them;
+    a worker that has never loaded a model answers 503 until its first poll after the
+    promotion."""
     start = time.monotonic()
+    streak = 0
     while time.monotonic() - start < timeout:
         try:
-            if server.get("/model", timeout=5).json().get("version") == version:
-                return time.monotonic() - start
+            serves = server.get("/model", timeout=5).json().get("version") == version
         except (requests.RequestException, ValueError):
-            pass
-        time.sleep(1)
+            serves = False
+        streak = streak + 1 if serves else 0
+        if streak >= in_a_row:
+            return time.monotonic() - start
+        if not serves:
+            time.sleep(1)
     raise DemoError(f"the model server did not serve version {version} within {timeout:.0f}s")
 
 
