@@ -33,6 +33,7 @@ import requests  # noqa: E402
 
 from bench.stack import RESULTS, Trained, trained_stack, write_result  # noqa: E402
 from ml import data  # noqa: E402
+from ops.footprint import rollup_kb  # noqa: E402
 from tests.harness import (  # noqa: E402
     VENV_BIN,
     free_port,
@@ -97,15 +98,11 @@ def descendants(pid: int) -> list[int]:
     return [p for child in map(int, children) for p in (child, *descendants(child))]
 
 
-def memory_mb(pid: int, field: str) -> list[float]:
-    """Rss or Pss of every process under a server's master (workers, supervisors). RSS
+def memory_mb(pid: int) -> tuple[list[float], list[float]]:
+    """RSS and PSS of every process under a server's master (workers, supervisors). RSS
     counts the pages a forked worker shares with its master in full; PSS splits them."""
-    sizes = []
-    for child in descendants(pid):
-        rollup = Path(f"/proc/{child}/smaps_rollup").read_text().splitlines()
-        kb = next(int(line.split()[1]) for line in rollup if line.startswith(f"{field}:"))
-        sizes.append(round(kb / 1024, 1))
-    return sizes
+    sizes = [rollup_kb(str(child)) for child in descendants(pid)]
+    return [round(r / 1024, 1) for _, r in sizes], [round(p / 1024, 1) for p, _ in sizes]
 
 
 def serving_bin() -> Path:
@@ -217,13 +214,12 @@ def run(trained: dict[str, Trained], quick: bool) -> tuple[dict, bool]:
         plan = Plan(label, sizes, concurrencies, seconds, work, lua)
         with ours(model.env(), bin_dir) as (base, pid):
             cells += plan.run("ours", base)
-            rss[f"ours/{label}"] = memory_mb(pid, "Rss")
-            pss[f"ours/{label}"] = memory_mb(pid, "Pss")
+            rss[f"ours/{label}"], pss[f"ours/{label}"] = memory_mb(pid)
         for workers in (1, 2):
             with anchor(model.cfg.tracking_uri, model.uri, workers) as (base, pid):
                 cells += plan.run(f"mlflow-w{workers}", base)
-                rss[f"mlflow-w{workers}/{label}"] = memory_mb(pid, "Rss")
-                pss[f"mlflow-w{workers}/{label}"] = memory_mb(pid, "Pss")
+                key = f"mlflow-w{workers}/{label}"
+                rss[key], pss[key] = memory_mb(pid)
     extra["rss_mb"] = rss
     extra["pss_mb"] = pss
     extra["ours_venv"] = bin_dir.parent.name

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-_NUMBER = (int, float)
-_NUMBER_TYPES = frozenset(_NUMBER)
+_NUMBER = frozenset((int, float))
 
 
 class PayloadError(ValueError):
@@ -143,7 +142,7 @@ def rows(body: Any, columns: tuple[str, ...]) -> list[list[Any]]:
 def parse(body: Any, columns: tuple[str, ...]) -> np.ndarray:
     """The request rows as an (n, len(columns)) float64 matrix in the model's column order."""
     table = rows(body, columns)
-    if not {type(value) for row in table for value in row} <= _NUMBER_TYPES:
+    if not {type(value) for row in table for value in row} <= _NUMBER:
         for i, row in enumerate(table):
             _numbers(row, i)
     try:
