@@ -90,8 +90,13 @@ def traffic(platform, prometheus):
         ).status_code
         == 415
     )
+    # Rate panels need two samples of a series in their window: the 400 and 415
+    # series are new, so wait for their second scrape, not their first.
     deadline = time.monotonic() + 90
-    probe = 'sum(mlops_http_requests_total{status="415"})'
+    probe = (
+        'count(count_over_time(mlops_http_requests_total{endpoint="/invocations",'
+        ' status=~"400|415"}[5m]) >= 2) == 2'
+    )
     while not prom(prometheus, "/api/v1/query", {"query": probe}):
         assert time.monotonic() < deadline, "Prometheus did not scrape the traffic"
         time.sleep(5)
