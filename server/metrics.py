@@ -7,6 +7,7 @@ and /metrics aggregates them; gauges say how workers combine (``livemax``...).
 from __future__ import annotations
 
 import os
+from functools import cache
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -45,6 +46,19 @@ REGISTRY_REACHABLE = Gauge(
 )
 RELOADS = Counter("mlops_model_reloads_total", "Model versions loaded after an alias move")
 RELOAD_FAILURES = Counter("mlops_model_reload_failures_total", "Failed model loads")
+
+
+# The labelled series of the per-request metrics, looked up once per label set: labels()
+# takes a lock and checks its arguments on every call (few label sets: endpoints x
+# statuses, models x classes).
+@cache
+def request_series(endpoint: str, status: str) -> tuple[Counter, Histogram]:
+    return REQUESTS.labels(endpoint, status), LATENCY.labels(endpoint, status)
+
+
+@cache
+def prediction_series(model: str, cls: str) -> Counter:
+    return PREDICTIONS.labels(model, cls)
 
 
 def exposition() -> tuple[bytes, str]:
