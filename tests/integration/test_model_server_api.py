@@ -101,6 +101,7 @@ def test_integer_features_are_numbers(client):
         ({"instances": [[5.1, True, 1.4, 0.2]]}, "application/json", 422, "non-numeric"),
         ({"instances": [[5.1, None, 1.4, 0.2]]}, "application/json", 422, "non-numeric"),
         ('{"instances": [[5.1, NaN, 1.4, 0.2]]}', "application/json", 422, "finite"),
+        ('{"instances": [[5.1, 1%s, 1.4, 0.2]]}' % ("0" * 400), "application/json", 422, "range"),
         ({"instances": []}, "application/json", 422, "no rows"),
         ({"rows": ROWS}, "application/json", 422, "exactly one of the keys"),
         ([1, 2], "application/json", 422, "must be an object"),
