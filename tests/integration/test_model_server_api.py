@@ -3,6 +3,7 @@ every input format, and a clear 4xx/503 (never a 500) for every kind of bad inpu
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -103,6 +104,7 @@ def test_integer_features_are_numbers(client):
         ('{"instances": [[5.1, NaN, 1.4, 0.2]]}', "application/json", 422, "finite"),
         ('{"instances": [[5.1, 1%s, 1.4, 0.2]]}' % ("0" * 400), "application/json", 422, "range"),
         ({"instances": []}, "application/json", 422, "no rows"),
+        ("[" * 5000 + "]" * 5000, "application/json", 400, "nested too deeply"),
         ({"rows": ROWS}, "application/json", 422, "exactly one of the keys"),
         ([1, 2], "application/json", 422, "must be an object"),
         ({"instances": ROWS, "inputs": ROWS}, "application/json", 422, "exactly one"),
@@ -120,6 +122,20 @@ def test_body_over_the_limit_is_413(client):
     r = post(client, big)
     assert r.status_code == 413
     assert "limit" in r.json["error"]
+
+
+def test_content_type_parameters_and_chunked_bodies_are_read(client):
+    body = json.dumps({"instances": ROWS}).encode()
+    r = post(client, body, "Application/JSON; charset=utf-8")
+    assert r.status_code == 200, r.data
+    # chunked: no Content-Length, the server (gunicorn) marks the input as terminated
+    chunked = {"wsgi.input_terminated": True, "CONTENT_LENGTH": ""}
+    r = client.post("/invocations", input_stream=io.BytesIO(body),
+                    content_type="application/json", environ_overrides=chunked)  # fmt: skip
+    assert r.status_code == 200, r.data
+    r = client.post("/invocations", input_stream=io.BytesIO(b" " * (LIMIT + 1)),
+                    content_type="application/json", environ_overrides=chunked)  # fmt: skip
+    assert r.status_code == 413, r.data
 
 
 def test_unknown_path_and_method_answer_json(client):

@@ -1,0 +1,150 @@
+"""POST /invocations as plain WSGI, in front of the Flask app (``app.wsgi_app``).
+
+Flask's request and response objects, routing and hooks cost 0.21 of the 0.27 ms that
+a one-row request took in-process; this path does the same work in 0.06 ms. Every
+other request, and every other method on /invocations, goes to Flask.
+
+Bad input never gives a 500: 400 malformed JSON, 413 body too large, 415 wrong
+content type, 422 wrong shape/columns/values, 503 no model yet, always as
+{"error": "..."} saying what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+
+from server import metrics
+from server.alias_follower import ModelHolder
+from server.payload import PayloadError
+
+PATH = "/invocations"
+# How much of an unread body an error answer reads and drops first, as a multiple of
+# the limit: above the proxy's own limit (2 MiB against 1 MiB), bounded for direct clients.
+DRAIN_FACTOR = 8
+
+log = logging.getLogger("mlops.model_server")
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+def loads(raw: bytes) -> Any:
+    """orjson's parser (a 100-row body in 40 instead of 110 us); the standard library's
+    for what orjson refuses and ``mlflow models serve`` takes (NaN, Infinity, integers
+    beyond 64 bits), so those still get the 422 that names them, and malformed JSON
+    still gets the standard library's message."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+def drain_body(environ: dict, limit: int) -> None:
+    """Read and drop what is left of the request body, at most ``limit`` bytes.
+
+    A worker that answers early (413, 415) and closes the socket with the body unread
+    makes the kernel reset the connection; a client still sending, such as nginx
+    forwarding a buffered body, then gets the reset instead of the answer: a 502."""
+    if not environ.get("CONTENT_LENGTH") and not environ.get("wsgi.input_terminated"):
+        return  # no length and no chunking: nothing to read, and a read could block
+    stream = environ.get("wsgi.input")
+    while stream is not None and limit > 0:
+        chunk = stream.read(min(65536, limit))
+        if not chunk:
+            return
+        limit -= len(chunk)
+
+
+def read_body(environ: dict, limit: int) -> bytes | None:
+    """The whole body, or None when it is over ``limit`` bytes (nothing read then)."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        size = int(length)  # gunicorn and werkzeug have checked it is a number
+        return None if size > limit else stream.read(size)
+    if environ.get("wsgi.input_terminated"):  # chunked: read to its end, up to the limit
+        raw = stream.read(limit + 1)
+        return None if len(raw) > limit else raw
+    return b""
+
+
+class Invocations:
+    """The WSGI middleware: scores POST /invocations with the holder's current model."""
+
+    def __init__(self, fallback: WSGIApp, holder: ModelHolder, max_body_bytes: int) -> None:
+        self.fallback = fallback
+        self.holder = holder
+        self.max_body_bytes = max_body_bytes
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.fallback(environ, start_response)
+        started = time.perf_counter()
+        try:
+            status, answer = self.score(environ)
+        except Exception:  # a bug, not bad input: logged, and answered like Flask would
+            log.exception("POST %s failed", PATH)
+            status, answer = 500, {"error": "internal server error; see the server's log"}
+        if status >= 400:
+            drain_body(environ, DRAIN_FACTOR * self.max_body_bytes)
+        body = orjson.dumps(answer)
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        count, latency = metrics.request_series(PATH, str(status))
+        count.inc()
+        latency.observe(time.perf_counter() - started)
+        return [body]
+
+    def score(self, environ: dict) -> tuple[int, dict[str, Any]]:
+        try:
+            body = self.json_body(environ)
+            model = self.holder.current  # read once: an alias swap cannot mix versions
+            if model is None:
+                raise PayloadError(self.not_ready(), 503)
+            predictions = model.predict(body)
+        except PayloadError as exc:
+            return exc.status, _error(str(exc))
+        except ValueError as exc:  # the estimator refused the input (e.g. wrong dtype)
+            return 422, _error(f"the model could not score this input: {exc}")
+        for cls, n in Tally(map(str, predictions)).items():
+            metrics.prediction_series(model.name, cls).inc(n)
+        described = {"name": model.name, "version": model.version, "alias": model.alias}
+        return 200, {"predictions": predictions, "model": described}
+
+    def json_body(self, environ: dict) -> Any:
+        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if mimetype != "application/json":
+            raise PayloadError(
+                f"Content-Type must be application/json, got '{mimetype or 'none'}'", 415
+            )
+        raw = read_body(environ, self.max_body_bytes)
+        if raw is None:
+            raise PayloadError(
+                f"request body over the {self.max_body_bytes} byte limit;"
+                " send fewer rows per request",
+                413,
+            )
+        try:
+            return loads(raw)
+        except ValueError as exc:
+            raise PayloadError(f"malformed JSON: {exc}", 400) from None
+
+    def not_ready(self) -> str:
+        holder = self.holder
+        last = f"; {holder.last_error}" if holder.last_error else ""
+        return f"no model loaded yet for {holder.name}@{holder.alias}{last}"
+
+
+def _error(message: str) -> dict[str, str]:
+    return {"error": message}
