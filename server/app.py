@@ -19,7 +19,6 @@ from werkzeug.exceptions import HTTPException
 
 from server import invocations, metrics
 from server.alias_follower import ModelHolder
-from server.invocations import DRAIN_FACTOR
 from server.openapi import spec
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -48,7 +47,7 @@ def create_app(holder: ModelHolder, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
         count.inc()
         latency.observe(time.perf_counter() - g.started)
         if response.status_code >= 400:
-            invocations.drain_body(request.environ, DRAIN_FACTOR * max_body_bytes)
+            invocations.drain_body(request.environ, invocations.DRAIN_FACTOR * max_body_bytes)
         return response
 
     @app.errorhandler(HTTPException)

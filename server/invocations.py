@@ -109,9 +109,12 @@ class Invocations:
     def score(self, environ: dict) -> tuple[int, dict[str, Any]]:
         try:
             body = self.json_body(environ)
-            model = self.holder.current  # read once: an alias swap cannot mix versions
-            if model is None:
-                raise PayloadError(self.not_ready(), 503)
+        except PayloadError as exc:
+            return exc.status, _error(str(exc))
+        model = self.holder.current  # read once: an alias swap mid-request cannot mix versions
+        if model is None:
+            return 503, _error(self.not_ready())
+        try:
             predictions = model.predict(body)
         except PayloadError as exc:
             return exc.status, _error(str(exc))
