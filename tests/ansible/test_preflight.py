@@ -53,6 +53,10 @@ def preflight(tmp_path, **overrides) -> subprocess.CompletedProcess:
             f"@{extra}",
             "-e",
             f"mlops_secrets_dir={tmp_path}/secrets",
+            # Mitogen's become always runs sudo, which this machine lacks; a real host
+            # has it (passwordless sudo is a requirement of the inventory)
+            "-e",
+            "mlops_ansible_strategy=linear",
         ],
         cwd=REPO / "ansible",
         capture_output=True,
