@@ -34,8 +34,9 @@ SLOWEST = 10
 
 
 # what decides the speed: the baseline sets Ansible's defaults, ours is ansible.cfg and
-# site.yml as they are (its play's strategy is Mitogen's unless mlops_ansible_strategy says)
-OURS = ("ANSIBLE_PIPELINING", "ANSIBLE_STRATEGY")
+# site.yml as they are (the play's strategy keyword beats ANSIBLE_STRATEGY: only the
+# extra var switches it)
+OURS = ("ANSIBLE_PIPELINING",)
 DEFAULTS_ENV = {"ANSIBLE_PIPELINING": "False"}
 DEFAULTS_ARGS = ["--extra-vars", "mlops_ansible_strategy=linear"]
 NO_MITOGEN = "Mitogen is not importable"
