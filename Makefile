@@ -30,7 +30,7 @@ export MLOPS_PROMTOOL := $(CURDIR)/$(PROMTOOL)
 
 # Debian packages the tests and the local platform need (root on Debian 12)
 deps:
-	@missing=""; for p in postgresql-15 make python3-venv docker.io debootstrap chromium chromium-driver libnss3-tools wrk; do \
+	@missing=""; for p in postgresql-15 make python3-venv docker.io debootstrap chromium chromium-driver libnss3-tools wrk openssh-server; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
