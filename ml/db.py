@@ -105,6 +105,11 @@ MIGRATIONS: tuple[str, ...] = (
         new_value   text
     );
     """,
+    # 5: drift figures carry the threshold they were judged by (it depends on the row counts)
+    """
+    ALTER TABLE feature_drift ADD COLUMN threshold double precision;
+    ALTER TABLE feature_drift ADD COLUMN drifted boolean;
+    """,
 )
 
 

@@ -31,6 +31,7 @@ class MonitoringResult:
     evaluations: list[AliasEvaluation]
     drift: dict[str, float] = field(default_factory=dict)
     run_id: str = ""
+    drift_details: dict[str, drift.FeatureDrift] = field(default_factory=dict)
 
 
 def _recent_scored_inputs(url: str, recent_batches: int) -> np.ndarray:
@@ -54,6 +55,7 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
     import mlflow  # noqa: PLC0415
 
     cfg = cfg or settings()
+    db.migrate(cfg.app_db_url)  # the drift columns of a platform upgraded in place
     client = registry.client(cfg.tracking_uri)
     aliased = registry.aliases(client, cfg.model_name)
     if not aliased:
@@ -71,13 +73,11 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
         for alias, version in sorted(aliased.items())
     ]
 
-    reference, _ = data.read_labelled(cfg.app_db_url, [data.REFERENCE_BATCH])
+    # the generator's no-drift inputs: the resolution and noise of the scored rows
+    reference = data.drift_reference()
     current = _recent_scored_inputs(cfg.app_db_url, recent_batches)
-    psi = (
-        drift.psi_per_feature(reference, current, FEATURES)
-        if len(reference) and len(current)
-        else {}
-    )
+    details = drift.drift_per_feature(reference, current, FEATURES) if len(current) else {}
+    psi = {name: d.psi for name, d in details.items()}
 
     mlflow.set_tracking_uri(cfg.tracking_uri)
     mlflow.set_experiment(cfg.monitoring_experiment)
@@ -87,6 +87,8 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
             mlflow.set_tag(f"version.{ev.alias}", str(ev.version))
             mlflow.log_metrics({f"{ev.alias}.{k}": v for k, v in ev.metrics.items()})
         mlflow.log_metrics({f"psi.{k}": v for k, v in psi.items()})
+        mlflow.log_metrics({f"psi_threshold.{k}": d.threshold for k, d in details.items()})
+        mlflow.log_metric("drifted_features", sum(d.drifted for d in details.values()))
         mlflow.log_metric("current_rows", len(current))
 
     now = datetime.now(UTC)
@@ -108,10 +110,10 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
                     ev.metrics.get("log_loss"),
                 ),
             )
-        for feature, value in psi.items():
+        for feature, d in details.items():
             conn.execute(
                 "INSERT INTO feature_drift (evaluated_at, feature, psi, reference_rows,"
-                " current_rows) VALUES (%s, %s, %s, %s, %s)",
-                (now, feature, value, len(reference), len(current)),
+                " current_rows, threshold, drifted) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (now, feature, d.psi, d.reference_rows, d.current_rows, d.threshold, d.drifted),
             )
-    return MonitoringResult(cfg.model_name, batch, evaluations, psi, run.info.run_id)
+    return MonitoringResult(cfg.model_name, batch, evaluations, psi, run.info.run_id, details)

@@ -74,4 +74,12 @@ def test_train_promote_infer_monitor(cfg):
     assert set(monitored.drift) == set(data.FEATURES)
     with psycopg.connect(cfg.app_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM model_evaluations").fetchone()[0] == 2
-        assert conn.execute("SELECT count(*) FROM feature_drift").fetchone()[0] == 4
+        drift_rows = conn.execute(
+            "SELECT feature, psi, threshold, drifted, reference_rows, current_rows"
+            " FROM feature_drift"
+        ).fetchall()
+    assert len(drift_rows) == 4
+    # the batches were generated with no shift: nothing may be flagged
+    for feature, psi, threshold, drifted, reference_rows, current_rows in drift_rows:
+        assert (reference_rows, current_rows) == (data.DRIFT_REFERENCE_ROWS, scored.rows)
+        assert not drifted and psi <= threshold, (feature, psi, threshold)
