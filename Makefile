@@ -25,7 +25,7 @@ export MLOPS_UV_CACHE ?= /var/cache/mlops-molecule/uv
 PROMTOOL := .tools/prometheus/usr/bin/promtool
 export MLOPS_PROMTOOL := $(CURDIR)/$(PROMTOOL)
 
-.PHONY: deps engine image venvs lint test test-unit test-integration test-terraform \
+.PHONY: deps terraform engine image venvs lint test test-unit test-integration test-terraform \
         test-prometheus test-molecule up demo down demo-local clean
 
 # Debian packages the tests and the local platform need (root on Debian 12)
@@ -34,6 +34,20 @@ deps:
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
+# Terraform from HashiCorp's APT repository, pinned, when the machine has none
+TERRAFORM_VERSION := 1.11.4
+terraform:
+	@if command -v terraform >/dev/null; then :; else \
+	  echo "installing terraform $(TERRAFORM_VERSION) from HashiCorp's APT repository"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl gpg && \
+	  curl -fsSL https://apt.releases.hashicorp.com/gpg | \
+	    gpg --dearmor --yes -o /usr/share/keyrings/hashicorp-archive-keyring.gpg && \
+	  echo "deb [signed-by=/usr/share/keyrings/hashicorp-archive-keyring.gpg] https://apt.releases.hashicorp.com bookworm main" \
+	    >/etc/apt/sources.list.d/hashicorp.list && \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq terraform=$(TERRAFORM_VERSION)-1 || { \
+	    echo "terraform could not be installed: the terraform tests will fail"; exit 1; }; fi
 
 # Docker engine without a bridge: containers share the host's network (127.0.0.1 only)
 engine: deps
@@ -84,13 +98,12 @@ $(PROMTOOL):
 	  { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
 	  dpkg-deb -x prometheus_*.deb prometheus && rm prometheus_*.deb
 
-lint: $(VENV)/.installed $(TOOLS_VENV)/.installed
+lint: terraform $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TOOLS_VENV)/bin/yamllint --strict .
 	. $(TOOLS_VENV)/bin/activate && ansible-lint
-	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; \
-	 else echo "terraform not installed: terraform fmt skipped"; fi
+	terraform fmt -check -recursive terraform
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit
@@ -98,7 +111,7 @@ test-unit: $(VENV)/.installed
 test-integration: deps venvs
 	$(VENV)/bin/pytest tests/integration
 
-test-terraform: venvs
+test-terraform: terraform venvs
 	$(VENV)/bin/pytest tests/terraform
 
 test-prometheus: $(VENV)/.installed $(PROMTOOL)
