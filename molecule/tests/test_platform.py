@@ -100,6 +100,15 @@ def test_demo_path(host, ports, platform):
         " WHERE evaluated_at = (SELECT max(evaluated_at) FROM feature_drift)"
     )
     assert int(app_db(host, ports, single, latest)) == 4
+    # the demo's batches are generated with no shift: no feature may be flagged
+    flagged = app_db(
+        host,
+        ports,
+        single,
+        "SELECT count(*) FILTER (WHERE drifted), count(*) FILTER (WHERE threshold > 0)"
+        " FROM feature_drift WHERE evaluated_at = (SELECT max(evaluated_at) FROM feature_drift)",
+    )
+    assert flagged.strip() == "0|4", flagged
     deadline = time.monotonic() + 30
     while "Production" not in app_db(
         host, ports, single, "SELECT key FROM registry_events WHERE kind = 'alias'"
