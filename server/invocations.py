@@ -120,8 +120,7 @@ class Invocations:
             return exc.status, _error(str(exc))
         except ValueError as exc:  # the estimator refused the input (e.g. wrong dtype)
             return 422, _error(f"the model could not score this input: {exc}")
-        for cls, n in Tally(map(str, predictions)).items():
-            metrics.prediction_series(model.name, cls).inc(n)
+        count_predictions(model, predictions)
         described = {"name": model.name, "version": model.version, "alias": model.alias}
         return 200, {"predictions": predictions, "model": described}
 
@@ -147,6 +146,20 @@ class Invocations:
         holder = self.holder
         last = f"; {holder.last_error}" if holder.last_error else ""
         return f"no model loaded yet for {holder.name}@{holder.alias}{last}"
+
+
+def count_predictions(model: Any, predictions: list) -> None:
+    """Rows per known class for a classifier, a histogram of values for a regressor:
+    no label takes a value from the input, so the series stay bounded."""
+    if model.classes:
+        for cls, n in Tally(map(str, predictions)).items():
+            if cls in model.classes:
+                metrics.prediction_series(model.name, cls).inc(n)
+        return
+    values = metrics.prediction_values(model.name)
+    for value in predictions:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values.observe(value)
 
 
 def _error(message: str) -> dict[str, str]:

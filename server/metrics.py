@@ -29,7 +29,14 @@ LATENCY = Histogram(
     ["endpoint", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-PREDICTIONS = Counter("mlops_predictions_total", "Predicted rows by class", ["model", "cls"])
+PREDICTIONS = Counter(
+    "mlops_predictions_total", "Predicted rows by known class of a classifier", ["model", "cls"]
+)
+PREDICTION_VALUES = Histogram(
+    "mlops_prediction_values",
+    "Predicted values of models without classes (regressors)",
+    ["model"],
+)
 MODEL_LOADED = Gauge(
     "mlops_model_loaded",
     "1 for the model version a worker serves",
@@ -59,6 +66,11 @@ def request_series(endpoint: str, status: str) -> tuple[Counter, Histogram]:
 @cache
 def prediction_series(model: str, cls: str) -> Counter:
     return PREDICTIONS.labels(model, cls)
+
+
+@cache
+def prediction_values(model: str) -> Histogram:
+    return PREDICTION_VALUES.labels(model)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -32,6 +32,8 @@ class LoadedModel:
     columns: tuple[str, ...]
     predict: Callable[[Any], list]
     loaded_at: float = field(default_factory=time.time)
+    # the classes a classifier can predict (its ``classes_``); empty for a regressor
+    classes: frozenset[str] = frozenset()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -128,12 +130,24 @@ def load(tracking_uri: str, name: str, version: int, alias: str) -> LoadedModel:
         if "sklearn" in meta.flavors and numeric:
             import mlflow.sklearn  # noqa: PLC0415
 
-            predict = _numeric_predictor(mlflow.sklearn.load_model(path), columns)
+            estimator = mlflow.sklearn.load_model(path)
+            predict = _numeric_predictor(estimator, columns)
         else:
-            predict = _pyfunc_predictor(mlflow.pyfunc.load_model(path), columns)
-    return LoadedModel(name, version, alias, meta.run_id or "", columns, predict)
+            pyfunc_model = mlflow.pyfunc.load_model(path)
+            predict = _pyfunc_predictor(pyfunc_model, columns)
+            try:
+                estimator = pyfunc_model.get_raw_model()
+            except Exception:  # a flavour without a raw model: no classes known
+                estimator = None
+    return LoadedModel(
+        name, version, alias, meta.run_id or "", columns, predict, classes=known_classes(estimator)
+    )
 
 
-def predictions_as_classes(predictions: list) -> list[str]:
-    """Labels for the predictions-by-class counter (floats of a regressor are not classes)."""
-    return [str(p) for p in predictions if isinstance(p, (int, str, np.integer))]
+def known_classes(estimator: Any) -> frozenset[str]:
+    """The labels of the predictions-by-class counter: a classifier's ``classes_``, as the
+    predictions are written (str); nothing for a regressor, so no label grows with input."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        return frozenset()
+    return frozenset(str(c.item() if isinstance(c, np.generic) else c) for c in classes)

@@ -184,3 +184,64 @@ def test_unreachable_registry_keeps_serving(served):
     assert ready.status_code == 200
     assert ready.json["registry"]["registry_reachable"] is False
     assert "registry" in ready.json["registry"]["last_error"]
+
+
+def _series(text: str, metric: str, model: str) -> list[str]:
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith(metric) and f'model="{model}"' in line and not line.startswith("#")
+    ]
+
+
+def test_prediction_metrics_stay_bounded_for_a_regressor(platform):
+    """A regressor's every prediction is a new value: none may become a label. Its values
+    go to one histogram per model; the classifier's counter keeps only its known classes."""
+    import mlflow  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+    from mlflow.models import infer_signature  # noqa: PLC0415
+    from sklearn.linear_model import LinearRegression  # noqa: PLC0415
+
+    name = "api-regressor"
+    x, _ = data._iris()
+    frame = pd.DataFrame(x[:, :3], columns=COLUMNS[:3])
+    target = x[:, 3]
+    model = LinearRegression().fit(frame, target)
+    mlflow.set_tracking_uri(platform.mlflow.url)
+    mlflow.set_experiment(f"{name}-training")
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(frame, model.predict(frame)),
+            registered_model_name=name,
+        )
+    client = registry.client(platform.mlflow.url)
+    client.set_registered_model_alias(name, "Production", str(info.registered_model_version))
+    holder = _holder(platform.mlflow.url, name)
+    holder.check_once()
+    assert holder.current is not None, holder.last_error
+    assert holder.current.classes == frozenset()
+    app = create_app(holder).test_client()
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        row = rng.uniform(1, 7, size=3).round(4).tolist()
+        r = post(app, {"dataframe_split": {"columns": COLUMNS[:3], "data": [row]}})
+        assert r.status_code == 200, r.json
+    text = app.get("/metrics").data.decode()
+    assert _series(text, "mlops_predictions_total", name) == []
+    counted = _series(text, "mlops_prediction_values_count", name)
+    assert len(counted) == 1 and float(counted[0].split()[-1]) >= 200, counted
+    assert len(_series(text, "mlops_prediction_values_bucket", name)) < 20
+
+
+def test_a_classifier_counts_only_its_classes(served, client):
+    assert served[1].current.classes == frozenset({"0", "1", "2"})
+    post(client, {"instances": ROWS * 10})
+    text = client.get("/metrics").data.decode()
+    labels = {
+        line.split('cls="')[1].split('"')[0]
+        for line in _series(text, "mlops_predictions_total", "api-model")
+    }
+    assert labels and labels <= {"0", "1", "2"}, labels
