@@ -67,13 +67,18 @@ def _checked(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np
     return reference, current
 
 
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = BINS) -> float:
-    """PSI of ``current`` against ``reference`` on the reference's quantile bins."""
+def _psi_and_bins(reference: np.ndarray, current: np.ndarray, bins: int) -> tuple[float, int]:
     reference, current = _checked(reference, current)
     edges = _bin_edges(reference, bins)
     ref_share = _shares(reference, edges)
     cur_share = _shares(current, edges)
-    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
+    value = float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
+    return value, len(edges) - 1
+
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = BINS) -> float:
+    """PSI of ``current`` against ``reference`` on the reference's quantile bins."""
+    return _psi_and_bins(reference, current, bins)[0]
 
 
 def psi_threshold(
@@ -99,13 +104,13 @@ def drift_per_feature(
         raise ValueError("reference, current and names must have the same number of features")
     result = {}
     for i, name in enumerate(names):
-        ref, cur = _checked(reference[:, i], current[:, i])
-        bins = len(_bin_edges(ref, BINS)) - 1
+        value, bins = _psi_and_bins(reference[:, i], current[:, i], BINS)
+        rows = len(reference), len(current)
         result[name] = FeatureDrift(
-            psi=psi(ref, cur),
-            threshold=psi_threshold(len(ref), len(cur), max(bins, 2), alpha / len(names)),
-            reference_rows=len(ref),
-            current_rows=len(cur),
+            psi=value,
+            threshold=psi_threshold(*rows, max(bins, 2), alpha / len(names)),
+            reference_rows=rows[0],
+            current_rows=rows[1],
         )
     return result
 

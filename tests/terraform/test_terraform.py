@@ -24,7 +24,7 @@ TERRAFORM = shutil.which("terraform")
 
 @pytest.fixture
 def needs_terraform() -> None:
-    """Every test here needs terraform: missing, they fail (make deps installs it)."""
+    """A test that runs terraform fails without it (make deps installs it)."""
     if TERRAFORM is None:
         pytest.fail("terraform is not installed: run `make deps` (HashiCorp's APT repository)")
 
