@@ -1,5 +1,6 @@
-"""Evaluate every aliased model version on the latest labelled data and compute
-input drift (PSI per feature); figures go to MLflow and app-db."""
+"""Evaluate every aliased model version on the newest labelled batches ingested after
+its fit window (never on rows it was fit on; no figure until there are some) and
+compute input drift (PSI per feature); figures go to MLflow and app-db."""
 
 from __future__ import annotations
 
@@ -24,7 +25,13 @@ def dag_model_monitoring() -> None:
         return {
             "data_batch": result.data_batch,
             "evaluations": {
-                e.alias: {"version": e.version, **e.metrics} for e in result.evaluations
+                e.alias: {
+                    "version": e.version,
+                    "rows": e.n_rows,
+                    "data_batches": list(e.data_batches),
+                    **e.metrics,
+                }
+                for e in result.evaluations
             },
             "psi": result.drift,
         }

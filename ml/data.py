@@ -3,9 +3,13 @@
 - ``load_reference()`` puts all 150 labelled iris rows in batch ``iris-base``:
   the data the first models train on.
 - ``load_batch(batch_id)`` simulates one day of new data: a labelled batch (for
-  training and monitoring) and an unlabelled scoring batch, both drawn from iris
-  with measurement noise, seeded by the batch id so that a rerun produces the same
-  rows. ``shift`` moves the features to simulate input drift.
+  training and monitoring) and an unlabelled scoring batch of *new* flowers, drawn
+  from each species' distribution fitted to iris (a log-normal per species), seeded
+  by the batch id so that a rerun produces the same rows. ``shift`` moves the
+  features to simulate input drift.
+
+New flowers, not noisy copies of the 150 iris rows: a copy of a training flower in
+a later batch would put near-duplicates of training rows in every test set.
 
 Loading a batch that already exists changes nothing (the batch header gates it).
 """
@@ -23,6 +27,7 @@ from sklearn.datasets import load_iris
 
 from ml import db
 from ml.db import FEATURES
+from ml.evaluation import Batch
 
 REFERENCE_BATCH = "iris-base"
 LABEL_NAMES: tuple[str, ...] = tuple(str(n) for n in load_iris().target_names)
@@ -51,16 +56,30 @@ def _rng(batch_id: str) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+@functools.cache
+def _species_distributions() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Mean and covariance of the log features of each iris species."""
+    x, y = _iris_arrays()
+    logs = np.log(x)
+    return tuple(
+        (logs[y == c].mean(axis=0), np.cov(logs[y == c], rowvar=False))
+        for c in range(len(LABEL_NAMES))
+    )
+
+
 def _sample(
     rng: np.random.Generator, n: int, shift: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` noisy copies of iris flowers; ``shift`` in standard deviations (one per feature
-    or one for all)."""
-    x, y = _iris()
-    idx = rng.integers(0, len(x), size=n)
-    noise = rng.normal(0.0, 0.05 * x.std(axis=0), size=(n, x.shape[1]))
-    features = np.round(np.clip(x[idx] + noise + shift * x.std(axis=0), 0.05, None), 3)
-    return features, y[idx]
+    """``n`` new flowers of random species; ``shift`` in standard deviations of iris
+    (one per feature or one for all), added to the features to simulate drift."""
+    x, _ = _iris_arrays()
+    labels = rng.integers(0, len(LABEL_NAMES), size=n)
+    logs = np.empty((n, x.shape[1]))
+    for species, (mean, cov) in enumerate(_species_distributions()):
+        rows = labels == species
+        logs[rows] = rng.multivariate_normal(mean, cov, size=int(rows.sum()), method="cholesky")
+    features = np.round(np.clip(np.exp(logs) + shift * x.std(axis=0), 0.05, None), 3)
+    return features, labels
 
 
 DRIFT_REFERENCE_ROWS = 3000
@@ -148,6 +167,28 @@ def read_labelled(url: str, batch_ids: list[str] | None = None) -> tuple[np.ndar
         rows = conn.execute(query, params).fetchall()
     data = np.asarray(rows, dtype=float).reshape(-1, len(FEATURES) + 1)
     return data[:, : len(FEATURES)], data[:, len(FEATURES)].astype(int)
+
+
+def read_labelled_batches(url: str) -> list[Batch]:
+    """Every labelled batch with its rows, oldest ingestion first."""
+    with db.connect(url) as conn:
+        headers = conn.execute(
+            "SELECT batch_id, ingested_at FROM labelled_batches ORDER BY ingested_at, batch_id"
+        ).fetchall()
+        rows = conn.execute(
+            "SELECT batch_id, sepal_length, sepal_width, petal_length, petal_width, label"
+            " FROM labelled_rows ORDER BY batch_id, row_num"
+        ).fetchall()
+    by_batch: dict[str, list[tuple]] = {}
+    for batch_id, *values in rows:
+        by_batch.setdefault(batch_id, []).append(values)
+    batches = []
+    for batch_id, ingested_at in headers:
+        values = np.asarray(by_batch.get(batch_id, []), dtype=float).reshape(-1, len(FEATURES) + 1)
+        batches.append(
+            Batch(batch_id, ingested_at, values[:, : len(FEATURES)], values[:, -1].astype(int))
+        )
+    return batches
 
 
 def latest_labelled_batch(url: str) -> str | None:

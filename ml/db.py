@@ -110,6 +110,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feature_drift ADD COLUMN threshold double precision;
     ALTER TABLE feature_drift ADD COLUMN drifted boolean;
     """,
+    # 6: an evaluation names the batches it stands on and the fit window they follow
+    """
+    ALTER TABLE model_evaluations ADD COLUMN data_batches text[];
+    ALTER TABLE model_evaluations ADD COLUMN fit_through timestamptz;
+    """,
 )
 
 

@@ -1,4 +1,10 @@
-"""Monitoring: quality of every aliased version on fresh labelled data, and input drift.
+"""Monitoring: quality of every aliased version on labelled data it has not seen, and
+input drift.
+
+Each version is evaluated on the newest labelled batches ingested after its fit
+window (its ``fit_through`` tag; for a version without one, its registration
+time), never on rows it was fit on. A version with no such batch yet gets no
+figure (``n_rows`` 0), not a figure on its training data.
 
 Figures go to an MLflow monitoring experiment (one run per evaluation) and to
 app-db (``model_evaluations``, ``feature_drift``) where Grafana reads them.
@@ -8,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
-from ml import data, db, drift, registry
+from ml import data, db, drift, evaluation, registry
 from ml.config import Settings, settings
 from ml.db import FEATURES
 from ml.metrics import classification_metrics
@@ -21,7 +28,11 @@ from ml.metrics import classification_metrics
 class AliasEvaluation:
     alias: str
     version: int
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # empty when there is no unseen labelled row yet
+    n_rows: int = 0
+    data_batches: tuple[str, ...] = ()
+    fit_through: datetime | None = None
+    rows_seen_in_fit: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,15 @@ def _recent_scored_inputs(url: str, recent_batches: int) -> np.ndarray:
     return np.asarray(rows, dtype=float).reshape(-1, len(FEATURES))
 
 
+def _fit_through(version: Any) -> datetime:
+    """The end of a version's fit window: its tag, else when it was registered (a
+    version cannot have been fit on a batch ingested after that)."""
+    tag = version.tags.get("fit_through")
+    if tag:
+        return datetime.fromisoformat(tag)
+    return datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
+
+
 def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> MonitoringResult:
     import mlflow  # noqa: PLC0415
 
@@ -62,16 +82,34 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
         raise registry.AliasNotSetError(
             f"registered model '{cfg.model_name}' has no aliases yet: run training first"
         )
-    batch = data.latest_labelled_batch(cfg.app_db_url) or data.REFERENCE_BATCH
-    x, y = data.read_labelled(cfg.app_db_url, [batch])
+    batches = data.read_labelled_batches(cfg.app_db_url)
+    daily = [b.batch_id for b in batches if b.batch_id != data.REFERENCE_BATCH]
+    batch = daily[-1] if daily else data.REFERENCE_BATCH
 
-    models = {
-        v: registry.load_sklearn(cfg.tracking_uri, cfg.model_name, v) for v in set(aliased.values())
-    }
-    evaluations = [
-        AliasEvaluation(alias, version, classification_metrics(models[version], x, y))
-        for alias, version in sorted(aliased.items())
-    ]
+    evaluations = []
+    for version in sorted(set(aliased.values())):
+        fit_through = _fit_through(client.get_model_version(cfg.model_name, str(version)))
+        unseen = evaluation.after_fit_window(
+            batches, fit_through, data.REFERENCE_BATCH, recent_batches
+        )
+        figures: dict[str, float] = {}
+        if len(unseen.y) >= evaluation.MIN_EVALUATION_ROWS:
+            model = registry.load_sklearn(cfg.tracking_uri, cfg.model_name, version)
+            figures = classification_metrics(model, unseen.x, unseen.y)
+        evaluations += [
+            AliasEvaluation(
+                alias,
+                version,
+                figures,
+                len(unseen.y) if figures else 0,
+                unseen.batches,
+                fit_through,
+                unseen.rows_seen_in_fit,
+            )
+            for alias, v in sorted(aliased.items())
+            if v == version
+        ]
+    evaluations.sort(key=lambda e: e.alias)
 
     # the generator's no-drift inputs: the resolution and noise of the scored rows
     reference = data.drift_reference()
@@ -85,7 +123,9 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
         mlflow.set_tags({"model_name": cfg.model_name, "data_batch": batch})
         for ev in evaluations:
             mlflow.set_tag(f"version.{ev.alias}", str(ev.version))
+            mlflow.set_tag(f"data_batches.{ev.alias}", ",".join(ev.data_batches)[:1000])
             mlflow.log_metrics({f"{ev.alias}.{k}": v for k, v in ev.metrics.items()})
+            mlflow.log_metric(f"{ev.alias}.rows", ev.n_rows)
         mlflow.log_metrics({f"psi.{k}": v for k, v in psi.items()})
         mlflow.log_metrics({f"psi_threshold.{k}": d.threshold for k, d in details.items()})
         mlflow.log_metric("drifted_features", sum(d.drifted for d in details.values()))
@@ -94,20 +134,25 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
     now = datetime.now(UTC)
     with db.connect(cfg.app_db_url) as conn:
         for ev in evaluations:
+            if not ev.metrics:
+                continue  # no unseen labelled row yet: no figure rather than a wrong one
             conn.execute(
                 "INSERT INTO model_evaluations (evaluated_at, model_name, model_version,"
-                " model_alias, data_batch, n_rows, accuracy, f1_macro, log_loss)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " model_alias, data_batch, n_rows, accuracy, f1_macro, log_loss,"
+                " data_batches, fit_through)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     now,
                     cfg.model_name,
                     ev.version,
                     ev.alias,
-                    batch,
-                    len(y),
+                    ev.data_batches[-1],
+                    ev.n_rows,
                     ev.metrics["accuracy"],
                     ev.metrics["f1_macro"],
                     ev.metrics.get("log_loss"),
+                    list(ev.data_batches),
+                    ev.fit_through,
                 ),
             )
         for feature, d in details.items():

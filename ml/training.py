@@ -1,10 +1,13 @@
 """Train candidate models and register them in MLflow.
 
 ``train_candidate()`` trains several baseline families on the labelled rows in
-app-db with a fixed seed and one held-out split, logs each to MLflow (params,
-metrics, signature, input example), registers each as a version of one
-registered model, tags the versions, and points the ``candidate`` alias at the
-best one (highest macro F1, then lowest log loss). It never touches the serving
+app-db with a fixed seed, fit on the older batches and tested on the newest ones
+(``ml.evaluation.time_split``: no test row is a row the models were fit on), logs
+each to MLflow (params, metrics with the rows they stand on, signature, input
+example), registers each as a version of one registered model, tags the versions
+with their figures and their fit window (``fit_through``, which monitoring reads),
+and points the ``candidate`` alias at the best one (highest macro F1 on the test
+batches, then lowest log loss). It never touches the serving
 alias: promotion is a person's decision (``python -m ml.promote``).
 """
 
@@ -19,13 +22,12 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ml import data, registry
+from ml import data, evaluation, registry
 from ml.config import Settings, settings
 from ml.db import FEATURES
 from ml.metrics import classification_metrics
@@ -45,9 +47,6 @@ SEED = 42
 
 class ArtifactStoreError(RuntimeError):
     """A model could not be stored through MLflow (its object store is down, most often)."""
-
-
-TEST_SIZE = 0.25
 
 
 def _families(seed: int) -> dict[str, Callable[[], Any]]:
@@ -84,6 +83,9 @@ class TrainingResult:
     model_name: str
     versions: list[CandidateVersion]
     best: CandidateVersion
+    fit_rows: int = 0
+    test_rows: int = 0  # every figure of the versions stands on these rows
+    test_batches: tuple[str, ...] = ()
 
 
 def _params(model: Any) -> dict[str, str]:
@@ -122,14 +124,22 @@ def train_candidate(
     if unknown:
         raise ValueError(f"unknown model families {unknown}; choose from {sorted(builders)}")
 
-    x, y = data.read_labelled(cfg.app_db_url)
-    if len(np.unique(y)) < 2 or len(y) < 20:
-        raise ValueError(
-            f"not enough labelled data to train ({len(y)} rows): run the data DAG first"
-        )
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=TEST_SIZE, random_state=seed, stratify=y
-    )
+    batches = data.read_labelled_batches(cfg.app_db_url)
+    rows = sum(len(b.labels) for b in batches)
+    labels = np.unique(np.concatenate([b.labels for b in batches])) if batches else []
+    if len(labels) < 2 or rows < 20:
+        raise ValueError(f"not enough labelled data to train ({rows} rows): run the data DAG first")
+    split = evaluation.time_split(batches, data.REFERENCE_BATCH, seed)
+    x_train, y_train, x_test, y_test = split.x_fit, split.y_fit, split.x_test, split.y_test
+    window = {
+        "split": split.kind,
+        "fit_through": split.fit_through.isoformat(),
+        "fit_rows": str(len(y_train)),
+        "fit_batches": str(len(split.fit_batches)),
+        "test_rows": str(len(y_test)),
+        "test_batches": ",".join(split.test_batches)[:1000],
+        "test_rows_seen_in_fit": str(split.test_rows_seen_in_fit),
+    }
     example = pd.DataFrame(x_train[:5], columns=list(FEATURES))
 
     mlflow.set_tracking_uri(cfg.tracking_uri)
@@ -144,9 +154,9 @@ def train_candidate(
             pd.DataFrame(x_test, columns=list(FEATURES)), model.predict(x_test)
         )
         with mlflow.start_run(run_name=family) as run:
-            mlflow.set_tags({"family": family, "seed": str(seed)})
+            mlflow.set_tags({"family": family, "seed": str(seed), **window})
             mlflow.log_params({**_params(model), "train_rows": len(y_train)})
-            mlflow.log_metrics(figures)
+            mlflow.log_metrics({**figures, "test_rows": len(y_test)})
             try:
                 info = mlflow.sklearn.log_model(
                     model,
@@ -167,6 +177,7 @@ def train_candidate(
         tags = {
             "family": family,
             "run_id": run.info.run_id,
+            **window,
             **{k: f"{v:.6f}" for k, v in figures.items()},
         }
         for key, value in tags.items():
@@ -175,4 +186,6 @@ def train_candidate(
 
     best = max(versions, key=_rank_key)
     client.set_registered_model_alias(cfg.model_name, cfg.candidate_alias, str(best.version))
-    return TrainingResult(cfg.model_name, versions, best)
+    return TrainingResult(
+        cfg.model_name, versions, best, len(y_train), len(y_test), split.test_batches
+    )

@@ -79,6 +79,10 @@ def train_and_serve(stack: ExitStack, cfg: Settings) -> str:
             f"  version {v.version:>2}  {v.family:<20} f1_macro={v.metrics['f1_macro']:.3f}"
             f"  log_loss={v.metrics.get('log_loss', float('nan')):.3f}"
         )
+    print(
+        f"  fit on {trained.fit_rows} rows, figures on {trained.test_rows} unseen rows"
+        f" of {', '.join(trained.test_batches)}"
+    )
     print(f"candidate -> version {trained.best.version} ({trained.best.family})")
 
     step("promote: python -m ml.promote --alias Production --from-alias candidate")
@@ -121,7 +125,8 @@ def infer_and_monitor(cfg: Settings) -> None:
     result = training.evaluate_models(cfg=cfg)
     for ev in result.evaluations:
         figures = "  ".join(f"{k}={v:.3f}" for k, v in ev.metrics.items())
-        print(f"  {ev.alias:<10} v{ev.version}  {figures}")
+        figures = figures or "no labelled batch after its fit window yet"
+        print(f"  {ev.alias:<10} v{ev.version}  {figures}  ({ev.n_rows} rows)")
     print("  PSI: " + "  ".join(f"{k}={v:.3f}" for k, v in result.drift.items()))
 
     step("tag watcher: alias history in app-db")

@@ -92,6 +92,17 @@ def test_demo_path(host, ports, platform):
     versions = app_db(host, ports, single, "SELECT DISTINCT model_version FROM predictions")
     assert versions.split() == [str(candidate)]
     assert int(app_db(host, ports, single, "SELECT count(*) FROM model_evaluations")) >= 2
+    # every figure stands on at least 10 rows of a batch newer than the version's fit window
+    seen = app_db(
+        host,
+        ports,
+        single,
+        "SELECT count(*) FROM model_evaluations e"
+        " LEFT JOIN labelled_batches b ON b.batch_id = e.data_batch"
+        " WHERE e.n_rows < 10 OR e.fit_through IS NULL OR b.ingested_at IS NULL"
+        " OR b.ingested_at <= e.fit_through",
+    )
+    assert int(seen) == 0, "an evaluation stands on rows its version could have been fit on"
     # one PSI row per feature for the latest evaluation. Not a total: the DAGs start
     # unpaused, so monitoring's own scheduled run (failed: no model yet) may succeed on
     # a retry once this test has trained and scored, and write its rows too
