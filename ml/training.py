@@ -157,31 +157,31 @@ def train_candidate(
             mlflow.set_tags({"family": family, "seed": str(seed), **window})
             mlflow.log_params({**_params(model), "train_rows": len(y_train)})
             mlflow.log_metrics({**figures, "test_rows": len(y_test)})
+            # the version is created with its tags in one request (one tag call each
+            # was most of a training run's requests to MLflow)
+            tags = {
+                "family": family,
+                "run_id": run.info.run_id,
+                **window,
+                **{k: f"{v:.6f}" for k, v in figures.items()},
+            }
             try:
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
                     signature=signature,
                     input_example=example,
-                    registered_model_name=cfg.model_name,
                     skops_trusted_types=_trusted_types(model),
                 )
+                registered = mlflow.register_model(info.model_uri, cfg.model_name, tags=tags)
             except Exception as exc:
-                # MLflow registers a version only after its artifacts are stored
+                # a version is registered only after its artifacts are stored
                 raise ArtifactStoreError(
                     f"storing the {family} model through MLflow failed "
                     f"({type(exc).__name__}: {exc}). Is the object store up? No version "
                     "was registered for it, so the task can be retried as it is."
                 ) from exc
-        version = int(info.registered_model_version)
-        tags = {
-            "family": family,
-            "run_id": run.info.run_id,
-            **window,
-            **{k: f"{v:.6f}" for k, v in figures.items()},
-        }
-        for key, value in tags.items():
-            client.set_model_version_tag(cfg.model_name, str(version), key, value)
+        version = int(registered.version)
         versions.append(CandidateVersion(family, version, run.info.run_id, figures))
 
     best = max(versions, key=_rank_key)
