@@ -2,7 +2,8 @@
 
 POST /invocations  MLflow scoring protocol -> {"predictions": [...], "model": {...}}
 GET  /health       liveness
-GET  /ready        200 with a model loaded, else 503; registry reachability in the body
+GET  /ready        200 with a model loaded, else 503; the state (serving, alias-not-set,
+                   registry-unreachable, load-failed, starting) in the body
 GET  /model        what is loaded and since when
 GET  /metrics      Prometheus (multiprocess-aware)
 
@@ -63,6 +64,7 @@ def create_app(holder: ModelHolder, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
         model = holder.current
         body = {
             "ready": model is not None,
+            "state": holder.state(),
             "registry": holder.status(),
             "model": model.describe() if model else None,
         }

@@ -6,7 +6,8 @@ other request, and every other method on /invocations, goes to Flask.
 
 Bad input never gives a 500: 400 malformed JSON, 413 body too large, 415 wrong
 content type, 422 wrong shape/columns/values, 503 no model yet, always as
-{"error": "..."} saying what to fix.
+{"error": "..."} saying what to fix. A model that fails on an input that matches its
+signature is a 500 naming the version: its fault, not the client's.
 """
 
 from __future__ import annotations
@@ -118,8 +119,13 @@ class Invocations:
             predictions = model.predict(body)
         except PayloadError as exc:
             return exc.status, _error(str(exc))
-        except ValueError as exc:  # the estimator refused the input (e.g. wrong dtype)
-            return 422, _error(f"the model could not score this input: {exc}")
+        except Exception as exc:  # the input passed the signature's checks: the model's fault
+            log.exception("model %s version %s failed on a valid input", model.name, model.version)
+            return 500, _error(
+                f"model {model.name} version {model.version} failed to score an input that"
+                f" matches its signature ({type(exc).__name__}: {exc}); this is a fault of"
+                " the model version, not of the request"
+            )
         count_predictions(model, predictions)
         described = {"name": model.name, "version": model.version, "alias": model.alias}
         return 200, {"predictions": predictions, "model": described}

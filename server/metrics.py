@@ -51,8 +51,16 @@ REGISTRY_REACHABLE = Gauge(
     "1 when the last alias check reached MLflow (min over workers)",
     multiprocess_mode="livemin",
 )
+ALIAS_SET = Gauge(
+    "mlops_model_alias_set",
+    "1 when the serving alias exists in the registry, 0 when the registry says it is not set",
+    multiprocess_mode="livemin",
+)
 RELOADS = Counter("mlops_model_reloads_total", "Model versions loaded after an alias move")
-RELOAD_FAILURES = Counter("mlops_model_reload_failures_total", "Failed model loads")
+RELOAD_FAILURES = Counter(
+    "mlops_model_reload_failures_total",
+    "Failed model loads (a version that does not load or fails on its own input example)",
+)
 
 
 # The labelled series of the per-request metrics, looked up once per label set: labels()

@@ -139,9 +139,33 @@ def load(tracking_uri: str, name: str, version: int, alias: str) -> LoadedModel:
                 estimator = pyfunc_model.get_raw_model()
             except Exception:  # a flavour without a raw model: no classes known
                 estimator = None
-    return LoadedModel(
+        example = _example_body(meta, path, columns)
+    loaded = LoadedModel(
         name, version, alias, meta.run_id or "", columns, predict, classes=known_classes(estimator)
     )
+    if example is not None:
+        try:
+            loaded.predict(example)
+        except Exception as exc:  # a version that cannot score its own example is broken
+            raise ValueError(
+                f"model {name} version {version} fails on its own input example "
+                f"({type(exc).__name__}: {exc}); it is not served"
+            ) from exc
+    return loaded
+
+
+def _example_body(meta: Any, path: str, columns: tuple[str, ...]) -> dict | None:
+    """The version's logged input example as a request body, or None if it has none
+    a request could carry (no example, or one that is not a table of the columns)."""
+    try:
+        example = meta.load_input_example(path)
+    except Exception:  # an example that does not load is not the version's fault to serve
+        return None
+    if example is None or not hasattr(example, "columns"):
+        return None
+    if [str(c) for c in example.columns] != list(columns) or len(example) == 0:
+        return None
+    return {"dataframe_split": {"columns": list(columns), "data": example.to_numpy().tolist()}}
 
 
 def known_classes(estimator: Any) -> frozenset[str]:

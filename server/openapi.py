@@ -98,10 +98,20 @@ def spec(columns: tuple[str, ...] | None = None) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "ready": {"type": "boolean"},
+            "state": {
+                "type": "string",
+                "enum": [
+                    "serving",
+                    "alias-not-set",
+                    "registry-unreachable",
+                    "load-failed",
+                    "starting",
+                ],
+            },
             "registry": {"type": "object"},
             "model": {"type": "object", "nullable": True},
         },
-        "required": ["ready", "registry", "model"],
+        "required": ["ready", "state", "registry", "model"],
     }
     return {
         "openapi": "3.0.3",
