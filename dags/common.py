@@ -34,3 +34,10 @@ def batch_id() -> str:
     context = get_current_context()
     when = context.get("logical_date") or context["dag_run"].run_after
     return when.strftime("%Y-%m-%d")
+
+
+def run_id() -> str:
+    """This DAG run's id: the same for every try of its tasks."""
+    from airflow.sdk import get_current_context  # noqa: PLC0415
+
+    return str(get_current_context()["run_id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from dags.common import DAG_DEFAULTS
+from dags.common import DAG_DEFAULTS, run_id
 
 
 @dag(
@@ -20,7 +20,7 @@ def dag_training() -> None:
     def train_candidate() -> dict:
         from ml.training import train_candidate as train  # noqa: PLC0415
 
-        result = train()
+        result = train(attempt=run_id())  # a retry keeps what the failed try registered
         return {
             "model_name": result.model_name,
             "candidate_version": result.best.version,

@@ -115,6 +115,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE model_evaluations ADD COLUMN data_batches text[];
     ALTER TABLE model_evaluations ADD COLUMN fit_through timestamptz;
     """,
+    # 7: one row per recorded evaluation: a rerun on the same versions and data is a no-op
+    """
+    CREATE TABLE monitoring_runs (
+        evaluation_key text PRIMARY KEY,
+        evaluated_at   timestamptz NOT NULL,
+        mlflow_run_id  text NOT NULL
+    );
+    """,
 )
 
 

@@ -13,6 +13,8 @@ alias: promotion is a person's decision (``python -m ml.promote``).
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -110,9 +112,55 @@ def _rank_key(candidate: CandidateVersion) -> tuple[float, float]:
     return (candidate.metrics["f1_macro"], -candidate.metrics.get("log_loss", np.inf))
 
 
+def _data_key(split: evaluation.Split, seed: int) -> str:
+    """What a training run's figures depend on besides the family: the batches on each
+    side of the split (ids and rows) and the seed."""
+    parts = [
+        split.kind,
+        str(seed),
+        ",".join(split.fit_batches),
+        str(len(split.y_fit)),
+        ",".join(split.test_batches),
+        str(len(split.y_test)),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _earlier_attempt(
+    client: Any, experiment_id: str, model_name: str, key: str
+) -> tuple[str | None, CandidateVersion | None]:
+    """An earlier attempt at the same family on the same data: its run, and the version it
+    registered if it got that far (a retry of a task that failed midway)."""
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.training_key = '{key}'", max_results=10
+    )
+    for run in runs:
+        found = client.search_model_versions(
+            f"name = '{model_name}' and run_id = '{run.info.run_id}'"
+        )
+        for mv in found:
+            if mv.tags.get("training_key") == key:
+                names = ("accuracy", "f1_macro", "log_loss")
+                figures = {k: float(mv.tags[k]) for k in names if k in mv.tags}
+                return run.info.run_id, CandidateVersion(
+                    mv.tags["family"], int(mv.version), run.info.run_id, figures
+                )
+    return (runs[0].info.run_id if runs else None), None
+
+
 def train_candidate(
-    families: tuple[str, ...] | None = None, cfg: Settings | None = None, seed: int = SEED
+    families: tuple[str, ...] | None = None,
+    cfg: Settings | None = None,
+    seed: int = SEED,
+    attempt: str | None = None,
 ) -> TrainingResult:
+    """Train, register and rank the families (see the module docstring).
+
+    ``attempt`` names one training attempt across its retries (the DAG passes its run
+    id): a retry after a failure midway keeps the versions the attempt registered on
+    the same data and resumes the run of the family that failed, so nothing is
+    registered twice and no run is left behind. Without it every call trains anew.
+    """
     import mlflow  # noqa: PLC0415
     import mlflow.sklearn  # noqa: PLC0415
     from mlflow.models import infer_signature  # noqa: PLC0415
@@ -143,18 +191,31 @@ def train_candidate(
     example = pd.DataFrame(x_train[:5], columns=list(FEATURES))
 
     mlflow.set_tracking_uri(cfg.tracking_uri)
-    mlflow.set_experiment(cfg.training_experiment)
+    experiment = mlflow.set_experiment(cfg.training_experiment)
     client = registry.client(cfg.tracking_uri)
+    data_key = _data_key(split, seed)
     versions: list[CandidateVersion] = []
     for family in chosen:
+        key = hashlib.sha256(
+            f"{cfg.model_name}|{family}|{data_key}|{attempt or uuid.uuid4()}".encode()
+        ).hexdigest()[:20]
+        run_id, done = (
+            _earlier_attempt(client, experiment.experiment_id, cfg.model_name, key)
+            if attempt
+            else (None, None)
+        )
+        if done is not None:  # a retry: this family was registered on this data already
+            versions.append(done)
+            continue
         model = builders[family]()
         model.fit(x_train, y_train)
         figures = classification_metrics(model, x_test, y_test)
         signature = infer_signature(
             pd.DataFrame(x_test, columns=list(FEATURES)), model.predict(x_test)
         )
-        with mlflow.start_run(run_name=family) as run:
-            mlflow.set_tags({"family": family, "seed": str(seed), **window})
+        # an earlier attempt's run that registered nothing is resumed, not left behind
+        with mlflow.start_run(run_id=run_id, run_name=None if run_id else family) as run:
+            mlflow.set_tags({"family": family, "seed": str(seed), "training_key": key, **window})
             mlflow.log_params({**_params(model), "train_rows": len(y_train)})
             mlflow.log_metrics({**figures, "test_rows": len(y_test)})
             # the version is created with its tags in one request (one tag call each
@@ -162,6 +223,7 @@ def train_candidate(
             tags = {
                 "family": family,
                 "run_id": run.info.run_id,
+                "training_key": key,
                 **window,
                 **{k: f"{v:.6f}" for k, v in figures.items()},
             }
@@ -179,7 +241,8 @@ def train_candidate(
                 raise ArtifactStoreError(
                     f"storing the {family} model through MLflow failed "
                     f"({type(exc).__name__}: {exc}). Is the object store up? No version "
-                    "was registered for it, so the task can be retried as it is."
+                    "was registered for it, so the task can be retried as it is: the "
+                    "families registered before it are kept, not trained again."
                 ) from exc
         version = int(registered.version)
         versions.append(CandidateVersion(family, version, run.info.run_id, figures))

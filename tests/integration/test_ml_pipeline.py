@@ -106,6 +106,49 @@ def test_train_promote_infer_monitor(cfg):
         assert not drifted and psi <= threshold, (feature, psi, threshold)
 
 
+def _monitoring_state(cfg) -> tuple[int, int, int]:
+    with psycopg.connect(cfg.app_db_url) as conn:
+        evaluations = conn.execute("SELECT count(*) FROM model_evaluations").fetchone()[0]
+        drift_rows = conn.execute("SELECT count(*) FROM feature_drift").fetchone()[0]
+    client = registry.client(cfg.tracking_uri)
+    experiment = client.get_experiment_by_name(cfg.monitoring_experiment)
+    return evaluations, drift_rows, len(client.search_runs([experiment.experiment_id]))
+
+
+def test_a_monitoring_rerun_or_retry_writes_nothing_twice(cfg, monkeypatch):
+    """After test_train_promote_infer_monitor: a rerun on the same versions and data writes
+    nothing; a try whose database write fails leaves its MLflow run, which the retry
+    resumes, then writes its rows once."""
+    from ml import monitoring  # noqa: PLC0415
+
+    before = _monitoring_state(cfg)
+    again = training.evaluate_models(cfg=cfg)
+    assert again.recorded is False
+    assert _monitoring_state(cfg) == before
+
+    data.load_batch(cfg.app_db_url, "2026-11-02")  # a new day: a new evaluation
+    inference.run_inference(cfg=cfg)
+
+    def write_fails(*args, **kwargs):
+        raise psycopg.OperationalError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(monitoring, "_write", write_fails)
+        with pytest.raises(psycopg.OperationalError):
+            training.evaluate_models(cfg=cfg)
+    assert _monitoring_state(cfg)[:2] == before[:2]
+    assert _monitoring_state(cfg)[2] == before[2] + 1  # the failed try's run
+
+    retried = training.evaluate_models(cfg=cfg)
+    assert retried.recorded is True
+    evaluations, drift_rows, runs = _monitoring_state(cfg)
+    assert (evaluations, drift_rows, runs) == (before[0] + 2, before[1] + 4, before[2] + 1)
+    run = registry.client(cfg.tracking_uri).get_run(retried.run_id)
+    assert run.info.status == "FINISHED" and run.data.metrics["Production.rows"] == 60
+    assert training.evaluate_models(cfg=cfg).recorded is False
+    assert _monitoring_state(cfg) == (evaluations, drift_rows, runs)
+
+
 def test_a_version_gets_no_figure_until_a_batch_newer_than_its_fit_window(platform):
     """Fit on all there is (the reference set alone): monitoring has no unseen labelled
     row, so it writes no figure rather than one on training data; the next day's batch
@@ -133,3 +176,45 @@ def test_a_version_gets_no_figure_until_a_batch_newer_than_its_fit_window(platfo
     with psycopg.connect(cfg.app_db_url) as conn:
         rows = conn.execute("SELECT n_rows, data_batch FROM model_evaluations").fetchall()
     assert rows == [(30, "day-1")]
+
+
+def test_a_training_retry_after_a_failure_midway_registers_nothing_twice(platform, monkeypatch):
+    """The object store fails while the second family is stored: the task fails, and its
+    retry (the same attempt, as Airflow's next try of the same run) keeps the version
+    already registered, resumes the second family's run and trains the rest. Three
+    families, three versions, three runs: no duplicate and no orphan."""
+    import mlflow.sklearn  # noqa: PLC0415
+
+    cfg = platform.settings("pipeline-retry")
+    data.load_reference(cfg.app_db_url)
+    data.load_batch(cfg.app_db_url, "day-1")
+    real, calls = mlflow.sklearn.log_model, []
+    families = ("logistic_regression", "knn", "svc")
+
+    def fails_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConnectionError("the object store went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow.sklearn, "log_model", fails_on_the_second)
+    with pytest.raises(training.ArtifactStoreError, match="families registered before it"):
+        training.train_candidate(families, cfg=cfg, attempt="manual__2026-11-02")
+    client = registry.client(cfg.tracking_uri)
+    first = client.search_model_versions(f"name='{cfg.model_name}'")
+    assert [v.tags["family"] for v in first] == ["logistic_regression"]
+
+    result = training.train_candidate(families, cfg=cfg, attempt="manual__2026-11-02")
+    versions = client.search_model_versions(f"name='{cfg.model_name}'")
+    assert sorted(v.tags["family"] for v in versions) == sorted(families)
+    assert {int(v.version) for v in first} <= {v.version for v in result.versions}
+    assert len(calls) == 2 + 2  # the retry stored only the two missing families
+    experiment = client.get_experiment_by_name(cfg.training_experiment)
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == len(families), [r.info.run_name for r in runs]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert result.best.version in {int(v.version) for v in versions}
+
+    # another attempt (a new DAG run) on the same data trains anew
+    again = training.train_candidate(families=("knn",), cfg=cfg, attempt="manual__2026-11-03")
+    assert again.best.version not in {v.version for v in result.versions}
