@@ -27,6 +27,9 @@ class PayloadError(ValueError):
 
 
 def _check_columns(given: list[str], expected: tuple[str, ...]) -> None:
+    if len(set(given)) != len(given):
+        duplicated = sorted({c for c in given if given.count(c) > 1})
+        raise PayloadError(f"duplicate column names {duplicated} in {given}")
     missing = [c for c in expected if c not in given]
     unknown = [c for c in given if c not in expected]
     if missing or unknown:
@@ -36,8 +39,6 @@ def _check_columns(given: list[str], expected: tuple[str, ...]) -> None:
         if unknown:
             parts.append(f"unknown columns {unknown}")
         raise PayloadError(f"{' and '.join(parts)}; the model expects {list(expected)}")
-    if len(set(given)) != len(given):
-        raise PayloadError(f"duplicate column names in {given}")
 
 
 def _row_shape(row: Any, width: int, index: int) -> list[Any]:

@@ -1,6 +1,7 @@
 """bench/serving.py's quick mode (through run_all.py) end to end: it must produce every
 cell of the table (ours and both anchors at each concurrency, for the quick mode's
-linear model), the floor and the memory of each server, with no failed request of ours.
+linear model), the floor and the memory of each server, with no failed request of any
+server (a ratio against an anchor that fails requests would mean nothing).
 The ratios it prints are measurements, not assertions: the full run and its table are in
 the README."""
 
@@ -17,7 +18,8 @@ def test_the_quick_serving_benchmark_fills_its_table(quick):
             for server in SERVERS:
                 cell = cells[(server, model, 1, concurrency)]
                 assert cell["rps"] > 0 and cell["p99_ms"] >= cell["p50_ms"] > 0, cell
-            assert cells[("ours", model, 1, concurrency)]["errors"] == 0
+                # an anchor that fails requests makes no baseline: its errors count too
+                assert cell["errors"] == 0, cell
         assert result[f"{model}/1"]["floor_ms"] > 0
         for memory in ("rss_mb", "pss_mb"):
             assert {f"{server}/{model}" for server in SERVERS} <= set(result[memory])

@@ -21,9 +21,15 @@ def test_columnar_inputs_of_unequal_length():
         parse({"inputs": {"a": [1, 3], "b": [2]}}, COLS)
 
 
-def test_duplicate_columns_refused():
-    with pytest.raises(PayloadError, match="missing columns"):
-        parse({"dataframe_split": {"columns": ["a", "a"], "data": [[1, 2]]}}, COLS)
+@pytest.mark.parametrize(
+    "columns, data",
+    [(["a", "a"], [[1, 2]]), (["a", "b", "a"], [[1, 2, 3]]), (["b", "a", "b"], [[1, 2, 3]])],
+)
+def test_duplicate_columns_refused(columns, data):
+    """Every column the model expects may be there: a duplicate is still ambiguous."""
+    with pytest.raises(PayloadError, match=r"duplicate column names \[") as err:
+        parse({"dataframe_split": {"columns": columns, "data": data}}, COLS)
+    assert err.value.status == 422
 
 
 @pytest.mark.parametrize("value", ["1.5", True, None, [1], {"x": 1}])
