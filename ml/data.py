@@ -155,20 +155,6 @@ def load_batch(
     return LoadResult(batch_id, labelled, scoring)
 
 
-def read_labelled(url: str, batch_ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All labelled rows (or those of ``batch_ids``), as features and labels."""
-    query = "SELECT sepal_length, sepal_width, petal_length, petal_width, label FROM labelled_rows"
-    params: tuple = ()
-    if batch_ids is not None:
-        query += " WHERE batch_id = ANY(%s)"
-        params = (batch_ids,)
-    query += " ORDER BY batch_id, row_num"
-    with db.connect(url) as conn:
-        rows = conn.execute(query, params).fetchall()
-    data = np.asarray(rows, dtype=float).reshape(-1, len(FEATURES) + 1)
-    return data[:, : len(FEATURES)], data[:, len(FEATURES)].astype(int)
-
-
 def read_labelled_batches(url: str) -> list[Batch]:
     """Every labelled batch with its rows, oldest ingestion first."""
     with db.connect(url) as conn:
@@ -189,14 +175,3 @@ def read_labelled_batches(url: str) -> list[Batch]:
             Batch(batch_id, ingested_at, values[:, : len(FEATURES)], values[:, -1].astype(int))
         )
     return batches
-
-
-def latest_labelled_batch(url: str) -> str | None:
-    """The most recently ingested labelled batch other than the reference set."""
-    with db.connect(url) as conn:
-        row = conn.execute(
-            "SELECT batch_id FROM labelled_batches WHERE batch_id <> %s "
-            "ORDER BY ingested_at DESC, batch_id DESC LIMIT 1",
-            (REFERENCE_BATCH,),
-        ).fetchone()
-    return row[0] if row else None
