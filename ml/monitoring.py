@@ -86,14 +86,12 @@ def _evaluation_key(model_name: str, plans: list, scored_batches: list[str], row
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _monitoring_run(experiment_id: str, key: str, batch: str) -> Any:
+def _monitoring_run(client: Any, experiment_id: str, key: str, batch: str) -> Any:
     """The MLflow run of this evaluation: an earlier attempt's (a retry after the database
     write failed) resumed, else a new one, tagged with its key from the start."""
     import mlflow  # noqa: PLC0415
 
-    earlier = mlflow.search_runs(
-        [experiment_id], filter_string=f"tags.evaluation_key = '{key}'", output_format="list"
-    )
+    earlier = registry.runs_tagged(client, experiment_id, "evaluation_key", key)
     if earlier:
         return mlflow.start_run(run_id=earlier[0].info.run_id)
     return mlflow.start_run(run_name=f"monitoring-{batch}", tags={"evaluation_key": key})
@@ -218,7 +216,7 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
 
     mlflow.set_tracking_uri(cfg.tracking_uri)
     experiment = mlflow.set_experiment(cfg.monitoring_experiment)
-    with _monitoring_run(experiment.experiment_id, key, batch) as run:
+    with _monitoring_run(client, experiment.experiment_id, key, batch) as run:
         mlflow.set_tags({"model_name": cfg.model_name, "data_batch": batch})
         for ev in evaluations:
             mlflow.set_tag(f"version.{ev.alias}", str(ev.version))

@@ -36,6 +36,12 @@ def aliases(mlflow_client: MlflowClient, model_name: str) -> dict[str, int]:
     return {alias: int(version) for alias, version in model.aliases.items()}
 
 
+def runs_tagged(mlflow_client: MlflowClient, experiment_id: str, key: str, value: str) -> list:
+    """The runs of an experiment whose tag ``key`` is ``value``: how a retry finds the run
+    of the try that failed (training and monitoring tag their runs with what they stand on)."""
+    return list(mlflow_client.search_runs([experiment_id], filter_string=f"tags.{key} = '{value}'"))
+
+
 def load_sklearn(tracking_uri: str, model_name: str, version: int) -> Any:
     """Load a registered sklearn model version through the tracking server's artifact proxy."""
     import mlflow.sklearn  # noqa: PLC0415 - heavy import, only where a model is loaded

@@ -131,9 +131,7 @@ def _earlier_attempt(
 ) -> tuple[str | None, CandidateVersion | None]:
     """An earlier attempt at the same family on the same data: its run, and the version it
     registered if it got that far (a retry of a task that failed midway)."""
-    runs = client.search_runs(
-        [experiment_id], filter_string=f"tags.training_key = '{key}'", max_results=10
-    )
+    runs = registry.runs_tagged(client, experiment_id, "training_key", key)
     for run in runs:
         found = client.search_model_versions(
             f"name = '{model_name}' and run_id = '{run.info.run_id}'"
