@@ -10,6 +10,9 @@ An evaluation is keyed by what it stands on (the versions, their batches, the
 scored batches); a rerun or retry with the same key writes nothing, and a retry
 after a failed database write resumes the MLflow run of the failed try.
 
+Without any scored row in the drift window, monitoring fails with the reason
+(NothingScoredError) and writes nothing: no drift figure is not "no drift".
+
 Figures go to an MLflow monitoring experiment (one run per evaluation) and to
 app-db (``model_evaluations``, ``feature_drift``) where Grafana reads them.
 """
@@ -28,6 +31,11 @@ from ml import data, db, drift, evaluation, registry
 from ml.config import Settings, settings
 from ml.db import FEATURES
 from ml.metrics import classification_metrics
+
+
+class NothingScoredError(RuntimeError):
+    """No scored rows in the drift window: drift cannot be measured, and monitoring
+    says so (a failed task with the reason) instead of succeeding without drift rows."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,12 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
             evaluation.after_fit_window(batches, fit_through, data.REFERENCE_BATCH, recent_batches),
         )
     current, scored_batches = _recent_scored_inputs(cfg.app_db_url, recent_batches)
+    if len(current) == 0:
+        raise NothingScoredError(
+            f"no scored rows for {cfg.model_name} yet: drift compares the inputs batch"
+            " inference scored with the reference; run dag_inference first (nothing was"
+            " written)"
+        )
     plans = [(alias, v, windows[v][1]) for alias, v in sorted(aliased.items())]
     key = _evaluation_key(cfg.model_name, plans, scored_batches, len(current))
 
@@ -202,7 +216,7 @@ def evaluate_models(cfg: Settings | None = None, recent_batches: int = 5) -> Mon
 
     # the generator's no-drift inputs: the resolution and noise of the scored rows
     reference = data.drift_reference()
-    details = drift.drift_per_feature(reference, current, FEATURES) if len(current) else {}
+    details = drift.drift_per_feature(reference, current, FEATURES)
     psi = {name: d.psi for name, d in details.items()}
 
     with db.connect(cfg.app_db_url) as conn:

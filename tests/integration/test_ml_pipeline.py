@@ -7,7 +7,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from ml import data, inference, promote, registry, training
+from ml import data, inference, monitoring, promote, registry, training
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,16 @@ def test_train_promote_infer_monitor(cfg):
         tracking_uri=cfg.tracking_uri,
     )
     assert promoted == result.best.version
+
+    # nothing scored yet: no drift figure, which is not "no drift": a failure saying so
+    with pytest.raises(monitoring.NothingScoredError, match="run dag_inference first"):
+        training.evaluate_models(cfg=cfg)
+    with psycopg.connect(cfg.app_db_url) as conn:
+        written = conn.execute(
+            "SELECT (SELECT count(*) FROM monitoring_runs), (SELECT count(*) FROM feature_drift),"
+            " (SELECT count(*) FROM model_evaluations)"
+        ).fetchone()
+    assert written == (0, 0, 0)
 
     scored = inference.run_inference(cfg=cfg)
     assert scored.rows >= 50
@@ -164,18 +174,25 @@ def test_a_version_gets_no_figure_until_a_batch_newer_than_its_fit_window(platfo
     assert tags["split"] == "reference-holdout"
     assert tags["fit_through"] == ingested(cfg.app_db_url, data.REFERENCE_BATCH).isoformat()
 
-    (nothing,) = training.evaluate_models(cfg=cfg).evaluations
-    assert (nothing.n_rows, nothing.metrics, nothing.data_batches) == (0, {}, ())
+    promote.promote("Production", version=trained.best.version, model_name=cfg.model_name,
+                    tracking_uri=cfg.tracking_uri)  # fmt: skip
+    data.load_batch(cfg.app_db_url, "day-0", n_labelled=0)  # inputs to score, no labels
+    assert inference.run_inference(cfg=cfg).rows == 50
+
+    evaluations = training.evaluate_models(cfg=cfg).evaluations
+    assert {e.alias for e in evaluations} == {"candidate", "Production"}
+    for nothing in evaluations:
+        assert (nothing.n_rows, nothing.metrics, nothing.data_batches) == (0, {}, ())
     with psycopg.connect(cfg.app_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM model_evaluations").fetchone()[0] == 0
 
     data.load_batch(cfg.app_db_url, "day-1")
-    (figure,) = training.evaluate_models(cfg=cfg).evaluations
-    assert (figure.n_rows, figure.data_batches) == (30, ("day-1",))
-    assert 0.5 < figure.metrics["accuracy"] <= 1.0
+    for figure in training.evaluate_models(cfg=cfg).evaluations:
+        assert (figure.n_rows, figure.data_batches) == (30, ("day-1",))
+        assert 0.5 < figure.metrics["accuracy"] <= 1.0
     with psycopg.connect(cfg.app_db_url) as conn:
         rows = conn.execute("SELECT n_rows, data_batch FROM model_evaluations").fetchall()
-    assert rows == [(30, "day-1")]
+    assert rows == [(30, "day-1")] * 2
 
 
 def test_a_training_retry_after_a_failure_midway_registers_nothing_twice(platform, monkeypatch):
