@@ -3,7 +3,8 @@
 
     python scripts/predict_request.py                         # one iris row to 127.0.0.1:8000
     python scripts/predict_request.py --url https://vm/api \
-        --payload '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
+        --payload '{"dataframe_records": [{"sepal_length": 5.1, "sepal_width": 3.5,
+                                           "petal_length": 1.4, "petal_width": 0.2}]}'
     python scripts/predict_request.py --payload-file rows.json --token "$TOKEN"
 
 Exit codes: 0 answered, 1 the server answered an error, 2 the server is unreachable.

@@ -10,6 +10,9 @@ Three states that look alike from outside are told apart (``/ready``, metrics):
 - the registry answers that the alias is not set (a fresh install, or an alias a
   person removed): nothing is served, and a model served before is dropped, since
   removing the alias is how a person stops serving it (``mlops_model_alias_set`` 0);
+- the registry is unreachable when a worker starts: with a local cache
+  (server.model_cache), the version last served for the alias is loaded from it,
+  and ``/ready`` says so (``model.source`` "local cache");
 - the version behind the alias fails to load, or fails on its own input example:
   the previous version stays in service, ``mlops_model_reload_failures_total``
   counts it, and the same version is tried again only after a back-off that
@@ -33,6 +36,7 @@ MAX_BACKOFF_SECONDS = 600.0
 
 Resolver = Callable[[], int]
 Loader = Callable[[int], LoadedModel]
+Fallback = Callable[[], LoadedModel | None]
 
 
 @dataclass
@@ -43,6 +47,8 @@ class ModelHolder:
     load: Loader
     poll_seconds: float = 10.0
     current: LoadedModel | None = None
+    # the locally cached version to serve while the registry is unreachable, if any
+    fallback: Fallback | None = None
     registry_reachable: bool = False
     alias_set: bool | None = None  # None until the registry has answered once
     last_check: float | None = None
@@ -68,6 +74,8 @@ class ModelHolder:
             self._reachable(False)
             self.last_error = f"registry: {exc}"
             log.warning("cannot resolve %s@%s: %s", self.name, self.alias, exc)
+            if self.current is None and self.fallback is not None:
+                self._from_cache()
             return
         self.last_check = time.time()
         self._reachable(True)
@@ -100,6 +108,20 @@ class ModelHolder:
             self.alias,
             old.version if old else "none",
         )
+
+    def _from_cache(self) -> None:
+        try:
+            cached = self.fallback()
+        except Exception as exc:  # a damaged copy: nothing to serve until the registry is back
+            log.error("the cached version of %s@%s does not load: %s", self.name, self.alias, exc)
+            return
+        if cached is None:
+            return
+        self.current = cached
+        metrics.MODEL_LOADED.labels(self.name, str(cached.version), self.alias).set(1)
+        metrics.MODEL_READY.set(1)
+        log.warning("registry unreachable: serving %s version %s from the local cache",
+                    self.name, cached.version)  # fmt: skip
 
     def _reachable(self, reachable: bool) -> None:
         self.registry_reachable = reachable
@@ -158,19 +180,30 @@ class ModelHolder:
 
     @classmethod
     def for_registry(
-        cls, tracking_uri: str, name: str, alias: str, poll_seconds: float = 10.0
+        cls,
+        tracking_uri: str,
+        name: str,
+        alias: str,
+        poll_seconds: float = 10.0,
+        cache_dir: str | None = None,
     ) -> ModelHolder:
-        """A holder that resolves ``name@alias`` in MLflow and loads versions from it."""
+        """A holder that resolves ``name@alias`` in MLflow and loads versions from it;
+        with ``cache_dir``, through a local copy it also serves when MLflow is down."""
+        from pathlib import Path  # noqa: PLC0415
+
         from ml.registry import client, version_for_alias  # noqa: PLC0415
         from server import model_loader  # noqa: PLC0415
+        from server.model_cache import ModelCache  # noqa: PLC0415
 
         registry = client(tracking_uri)
+        cache = ModelCache(Path(cache_dir)) if cache_dir else None
         return cls(
             name=name,
             alias=alias,
             resolve=lambda: version_for_alias(registry, name, alias),
-            load=lambda version: model_loader.load(tracking_uri, name, version, alias),
+            load=lambda version: model_loader.load(tracking_uri, name, version, alias, cache),
             poll_seconds=poll_seconds,
+            fallback=(lambda: model_loader.load_cached(cache, name, alias)) if cache else None,
         )
 
     def state(self) -> str:

@@ -1,6 +1,8 @@
 """The model server's HTTP API (Flask), a drop-in for ``mlflow models serve``.
 
 POST /invocations  MLflow scoring protocol -> {"predictions": [...], "model": {...}}
+GET  /ping         as ``mlflow models serve``: 200 and "\n" once a model is loaded (503 before)
+GET  /version      as ``mlflow models serve``: the MLflow version, as plain text
 GET  /health       liveness
 GET  /ready        200 with a model loaded, else 503; the state (serving, alias-not-set,
                    registry-unreachable, load-failed, starting) in the body
@@ -8,7 +10,8 @@ GET  /model        what is loaded and since when
 GET  /metrics      Prometheus (multiprocess-aware)
 
 POST /invocations is served by server/invocations.py, a WSGI path in front of Flask,
-with its error answers. Every error is JSON: {"error": "..."} saying what to fix.
+with its error answers. Every error is JSON: {"error": "...", "error_code": "...",
+"message": "..."}, "error" saying what to fix, the other two as MLflow names them.
 """
 
 from __future__ import annotations
@@ -26,16 +29,25 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
-    return jsonify(error=message), status
+    body = invocations.error_body(message, status)
+    return Response(body, status=status, content_type="application/json"), status
 
 
-def create_app(holder: ModelHolder, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Flask:
+def create_app(
+    holder: ModelHolder,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    mlflow_compatible: bool = False,
+) -> Flask:
+    """``mlflow_compatible``: answer exactly as ``mlflow models serve`` where we differ
+    on purpose (positional rows refused, MLflow's status codes); see server.invocations."""
     app = Flask("mlops_model_server")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # POST /invocations is answered by the middleware and never reaches Flask; the rule
     # is here so that Flask answers the other methods (405, OPTIONS) and knows the path.
     app.add_url_rule(invocations.PATH, endpoint="invocations", methods=["POST"])
-    app.wsgi_app = invocations.Invocations(app.wsgi_app, holder, max_body_bytes)  # type: ignore[method-assign]
+    app.wsgi_app = invocations.Invocations(  # type: ignore[method-assign]
+        app.wsgi_app, holder, max_body_bytes, mlflow_compatible
+    )
 
     @app.before_request
     def _start_timer() -> None:
@@ -58,6 +70,18 @@ def create_app(holder: ModelHolder, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     @app.get("/health")
     def health() -> Response:
         return jsonify(status="ok")
+
+    @app.get("/ping")
+    def ping() -> tuple[Response, int]:
+        if holder.current is None:
+            return _error(503, f"no model loaded yet for {holder.name}@{holder.alias}")
+        return Response("\n", content_type="application/json"), 200
+
+    @app.get("/version")
+    def version() -> Response:
+        from mlflow.version import VERSION  # noqa: PLC0415
+
+        return Response(VERSION, content_type="application/json")
 
     @app.get("/ready")
     def ready() -> tuple[Response, int]:

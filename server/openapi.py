@@ -2,7 +2,9 @@
 
 It documents MLflow's scoring formats (see server.payload) and every answer the
 server gives, errors included; the fuzz test generates requests from it and
-checks the answers against it.
+checks the answers against it. What a body scores to, and which bodies are
+refused, is MLflow's own decision (server.exact_path), proven against
+``mlflow models serve`` by tests/integration/test_mlflow_parity.py.
 """
 
 from __future__ import annotations
@@ -11,47 +13,42 @@ from typing import Any
 
 from server.payload import FORMATS
 
-# MLflow clients may send inference parameters; the served models take none
-_PARAMS = {"type": "object", "nullable": True, "description": "Accepted and ignored"}
+_PARAMS = {
+    "type": "object",
+    "nullable": True,
+    "description": "Inference parameters, for a model whose signature has them"
+    " (MLflow checks them against it; other models ignore them, as MLflow does)",
+}
 
 
 def _only(key: str, value: dict) -> dict:
-    return {
-        "type": "object",
-        "properties": {key: value, "params": _PARAMS},
-        "required": [key],
-        "additionalProperties": False,
-    }
+    """One format key (other keys are ignored, as MLflow ignores them)."""
+    return {"type": "object", "properties": {key: value, "params": _PARAMS}, "required": [key]}
 
 
 def _body(columns: tuple[str, ...] | None) -> dict:
-    """MLflow's four formats; with the served model's columns when one is loaded."""
-    number = {"type": "number"}
-    width = {"minItems": len(columns), "maxItems": len(columns)} if columns else {"minItems": 1}
-    row = {"type": "array", "items": number, **width}
-    if columns:
+    """MLflow's four formats; with the served model's columns when one is loaded. A value
+    is what the column's type takes: numbers, and what MLflow converts (booleans and
+    numeric strings for a double column, strings for a string column)."""
+    value = {"oneOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}]}
+    width = {"minItems": len(columns)} if columns else {"minItems": 1}
+    row = {"type": "array", "items": value, **width}
+    if columns:  # columns beyond the signature's are dropped, as MLflow drops them
         record = {
             "type": "object",
-            "properties": {c: number for c in columns},
+            "properties": {c: value for c in columns},
             "required": list(columns),
-            "additionalProperties": False,
         }
-        names = {
-            "type": "array",
-            "items": {"type": "string", "enum": list(columns)},
-            "uniqueItems": True,
-            **width,
-        }
+        names = {"type": "array", "items": {"type": "string"}, "uniqueItems": True, **width}
         table = {
             "type": "object",
-            "properties": {c: {"type": "array", "items": number} for c in columns},
+            "properties": {c: {"type": "array", "items": value} for c in columns},
             "required": list(columns),
-            "additionalProperties": False,
         }
     else:
-        record = {"type": "object", "additionalProperties": number, "minProperties": 1}
+        record = {"type": "object", "additionalProperties": value, "minProperties": 1}
         names = {"type": "array", "items": {"type": "string"}}
-        table = {"type": "object", "additionalProperties": {"type": "array", "items": number}}
+        table = {"type": "object", "additionalProperties": {"type": "array", "items": value}}
     rows = {"type": "array", "items": row, "minItems": 1}
     records = {"type": "array", "items": record, "minItems": 1}
     split = {"type": "object", "properties": {"columns": names, "data": rows}, "required": ["data"]}
@@ -75,13 +72,18 @@ _MODEL = {
     "required": ["name", "version", "alias"],
 }
 _ERROR = {
-    "description": "The request cannot be answered; the message says why.",
+    "description": "The request cannot be answered: error says why and what to fix;"
+    " error_code and message are MLflow's (its own words where MLflow refused it too).",
     "content": {
         "application/json": {
             "schema": {
                 "type": "object",
-                "properties": {"error": {"type": "string"}},
-                "required": ["error"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+                "required": ["error", "error_code", "message"],
             }
         }
     },
@@ -127,14 +129,18 @@ def spec(columns: tuple[str, ...] | None = None) -> dict[str, Any]:
                     "summary": "Predict rows",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _body(columns)}},
+                        "content": {
+                            "application/json": {"schema": _body(columns)},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
                     },
                     "responses": {
                         "200": _json(
-                            "One prediction per row, and the model version that made them",
+                            "The predictions as MLflow shapes them (a list, or the records"
+                            " or mapping the model returns), and the version that made them",
                             {
                                 "type": "object",
-                                "properties": {"predictions": {"type": "array"}, "model": _MODEL},
+                                "properties": {"predictions": {}, "model": _MODEL},
                                 "required": ["predictions", "model"],
                             },
                         ),
@@ -142,8 +148,21 @@ def spec(columns: tuple[str, ...] | None = None) -> dict[str, Any]:
                         "413": _ERROR,
                         "415": _ERROR,
                         "422": _ERROR,
+                        "500": _ERROR,
                         "503": _ERROR,
                     },
+                }
+            },
+            "/ping": {
+                "get": {
+                    "summary": "As mlflow models serve: 200 once a model is loaded",
+                    "responses": {"200": _json("Loaded", {"type": "string"}), "503": _ERROR},
+                }
+            },
+            "/version": {
+                "get": {
+                    "summary": "The MLflow version, as mlflow models serve answers it",
+                    "responses": {"200": _json("e.g. 3.17.2", {"type": "string"})},
                 }
             },
             "/health": {

@@ -1,10 +1,21 @@
-"""MLflow's scoring protocol for tabular input, parsed strictly into a float matrix.
+"""MLflow's scoring protocol for tabular input, parsed strictly into a float matrix:
+the model server's fast path for models whose signature is all ``double``.
 
-Accepted bodies (the same as ``mlflow models serve``):
+The JSON bodies of ``mlflow models serve``:
   {"dataframe_split": {"columns": [...], "data": [[...], ...]}}
   {"dataframe_records": [{"col": value, ...}, ...]}
-  {"instances": [[...], ...]} or {"instances": [{"col": value}, ...]}
-  {"inputs": [[...], ...]}, {"inputs": [{...}, ...]} or {"inputs": {"col": [values]}}
+  {"instances": [{"col": value}, ...]} or {"inputs": [{...}, ...]}
+  {"inputs": {"col": [values]}} (columnar)
+and, unless ``positional`` is off, rows without column names in the signature's
+order (``{"instances": [[...], ...]}``, ``{"inputs": [[...]]}``, ``dataframe_split``
+without "columns"), which MLflow refuses.
+
+Keys beside the format key are ignored, as MLflow does. Whatever this parser
+refuses (a PayloadError naming what is wrong) the server hands to MLflow's own
+parser, which decides: a PayloadError is a hint for the answer, never an answer of
+its own. Bodies with columns the signature does not name it leaves to MLflow's
+parser without a hint (Defer): MLflow drops those columns, but can still refuse a
+body for what they hold.
 """
 
 from __future__ import annotations
@@ -26,19 +37,24 @@ class PayloadError(ValueError):
         self.status = status
 
 
+class Defer(PayloadError):
+    """A body this parser leaves to MLflow's without a verdict of its own (no hint)."""
+
+
+POSITIONAL_HINT = 'name the columns (dataframe_split with "columns", or records)'
+
+
 def _check_columns(given: list[str], expected: tuple[str, ...]) -> None:
+    """Every expected column once, and no other (MLflow drops others, but its parser
+    can still refuse a body for what they hold: it decides those bodies)."""
     if len(set(given)) != len(given):
         duplicated = sorted({c for c in given if given.count(c) > 1})
         raise PayloadError(f"duplicate column names {duplicated} in {given}")
     missing = [c for c in expected if c not in given]
-    unknown = [c for c in given if c not in expected]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"missing columns {missing}")
-        if unknown:
-            parts.append(f"unknown columns {unknown}")
-        raise PayloadError(f"{' and '.join(parts)}; the model expects {list(expected)}")
+    if missing:
+        raise PayloadError(f"missing columns {missing}; the model expects {list(expected)}")
+    if len(given) != len(expected):
+        raise Defer(f"columns beyond the signature's: {[c for c in given if c not in expected]}")
 
 
 def _row_shape(row: Any, width: int, index: int) -> list[Any]:
@@ -71,7 +87,7 @@ def _from_records(records: Any, columns: tuple[str, ...]) -> list[list[Any]]:
     return rows
 
 
-def _from_split(split: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+def _from_split(split: Any, columns: tuple[str, ...], positional: bool) -> list[list[Any]]:
     if not isinstance(split, dict) or "data" not in split:
         raise PayloadError('dataframe_split must be an object with "data" (and "columns")')
     data = split["data"]
@@ -79,6 +95,8 @@ def _from_split(split: Any, columns: tuple[str, ...]) -> list[list[Any]]:
         raise PayloadError('dataframe_split "data" must be a list of rows')
     given = split.get("columns")
     if given is None:
+        if not positional:
+            raise PayloadError(f'dataframe_split without "columns": {POSITIONAL_HINT}')
         return data
     if not isinstance(given, list) or not all(isinstance(c, str) for c in given):
         raise PayloadError('dataframe_split "columns" must be a list of column names')
@@ -93,7 +111,7 @@ def _from_split(split: Any, columns: tuple[str, ...]) -> list[list[Any]]:
     return out
 
 
-def _from_inputs(value: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+def _from_inputs(value: Any, columns: tuple[str, ...], positional: bool) -> list[list[Any]]:
     if isinstance(value, dict):  # columnar: {"col": [values, ...]}
         _check_columns(list(value), columns)
         lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
@@ -103,13 +121,15 @@ def _from_inputs(value: Any, columns: tuple[str, ...]) -> list[list[Any]]:
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return _from_records(value, columns)
     if isinstance(value, list):
+        if not positional:
+            raise PayloadError(f"rows without column names: {POSITIONAL_HINT}")
         return value
     raise PayloadError(
         "instances/inputs must be a list of rows, a list of objects or an object of columns"
     )
 
 
-def rows(body: Any, columns: tuple[str, ...]) -> list[list[Any]]:
+def rows(body: Any, columns: tuple[str, ...], positional: bool = True) -> list[list[Any]]:
     """The request rows in the model's column order, each checked for its width."""
     if not isinstance(body, dict):
         raise PayloadError(f"the JSON body must be an object with one of the keys {list(FORMATS)}")
@@ -119,18 +139,15 @@ def rows(body: Any, columns: tuple[str, ...]) -> list[list[Any]]:
             f"the JSON body must have exactly one of the keys {list(FORMATS)}, got {sorted(body)}"
         )
     key = keys[0]
-    unknown = sorted(set(body) - {key, "params"})
-    if unknown:
-        raise PayloadError(f"unknown keys {unknown}; send only {key!r} (and optionally 'params')")
     if not isinstance(body.get("params", {}), dict | None):
-        raise PayloadError('"params" must be an object (the served models take no parameters)')
+        raise PayloadError('"params" must be an object of parameter names and values')
     value = body[key]
     if key == "dataframe_split":
-        table = _from_split(value, columns)
+        table = _from_split(value, columns, positional)
     elif key == "dataframe_records":
         table = _from_records(value, columns)
     else:
-        table = _from_inputs(value, columns)
+        table = _from_inputs(value, columns, positional)
     if not table:
         raise PayloadError("no rows to score: send at least one row")
     width = len(columns)
@@ -141,9 +158,9 @@ def rows(body: Any, columns: tuple[str, ...]) -> list[list[Any]]:
     return table
 
 
-def parse(body: Any, columns: tuple[str, ...]) -> np.ndarray:
+def parse(body: Any, columns: tuple[str, ...], positional: bool = True) -> np.ndarray:
     """The request rows as an (n, len(columns)) float64 matrix in the model's column order."""
-    table = rows(body, columns)
+    table = rows(body, columns, positional)
     if not set(map(type, chain.from_iterable(table))) <= _NUMBER:
         for i, row in enumerate(table):
             _numbers(row, i)
@@ -154,3 +171,22 @@ def parse(body: Any, columns: tuple[str, ...]) -> np.ndarray:
     if not np.isfinite(matrix).all():
         raise PayloadError("values must be finite numbers (no NaN or infinity)")
     return matrix
+
+
+def with_names(body: Any, columns: tuple[str, ...]) -> Any:
+    """``body`` with its positional rows named, for MLflow's parser: rows without column
+    names become dataframe_split with the signature's columns. Other bodies unchanged."""
+    if not isinstance(body, dict):
+        return body
+    keys = [k for k in FORMATS if k in body]
+    if len(keys) != 1:
+        return body
+    key = keys[0]
+    value = body[key]
+    if key == "dataframe_split" and isinstance(value, dict) and value.get("columns") is None:
+        return {**body, key: {**value, "columns": list(columns)}}
+    positional = isinstance(value, list) and value and all(isinstance(r, list) for r in value)
+    if key in ("instances", "inputs") and positional:
+        rest = {k: v for k, v in body.items() if k != key}
+        return {**rest, "dataframe_split": {"columns": list(columns), "data": value}}
+    return body

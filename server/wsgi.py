@@ -6,6 +6,10 @@ Configuration (environment):
   MLOPS_MODEL_ALIAS          alias to serve and follow (default Production)
   MLOPS_ALIAS_POLL_SECONDS   how often each worker checks the alias (default 10)
   MLOPS_MAX_BODY_BYTES       request body limit (default 1048576)
+  MLOPS_MODEL_CACHE_DIR      local copy of the served versions, served when MLflow or
+                             the object store is down at start (default: none)
+  MLOPS_MLFLOW_COMPATIBLE    "true": answer exactly as `mlflow models serve` where we
+                             differ on purpose (default false; see server.invocations)
 
 Each worker imports this module after the fork, so each runs its own follower.
 """
@@ -27,5 +31,10 @@ holder = ModelHolder.for_registry(
     cfg.model_name,
     cfg.serving_alias,
     float(os.environ.get("MLOPS_ALIAS_POLL_SECONDS", "10")),
+    cache_dir=os.environ.get("MLOPS_MODEL_CACHE_DIR") or None,
 ).start()
-app = create_app(holder, int(os.environ.get("MLOPS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)))
+app = create_app(
+    holder,
+    int(os.environ.get("MLOPS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+    mlflow_compatible=os.environ.get("MLOPS_MLFLOW_COMPATIBLE", "false").lower() == "true",
+)

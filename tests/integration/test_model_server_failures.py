@@ -1,7 +1,8 @@
 """What the model server does when the registry or a version misbehaves, against the
 real MLflow: an unset alias is its own state (not "registry unreachable"), removing
 the alias stops serving, a broken new version is refused at load (the previous one
-stays) or answers 5xx (never a 4xx), and a failing version is retried with back-off."""
+stays) or answers 5xx (never a 4xx), a failing version is retried with back-off, and a
+worker restarted while MLflow is down serves its local copy of the version."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import time
 import pytest
 
 from ml import data, registry, training
+from server import model_loader
 from server.alias_follower import ModelHolder
 from server.app import create_app
+from server.model_cache import ModelCache
+from tests.harness import free_port
 
 COLUMNS = list(data.FEATURES)
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
@@ -145,3 +149,37 @@ def test_a_version_that_fails_on_valid_input_answers_5xx_not_4xx(good):
     )
     # a bad request to the same version is still the client's: 422
     assert post(client, {"instances": [[5.1, 3.5]]}).status_code == 422
+
+
+def test_a_worker_restarted_while_mlflow_is_down_serves_the_cached_version(good, tmp_path):
+    cfg, version = good
+    set_alias(cfg, "Cached", version)
+    body = {"dataframe_split": {"columns": COLUMNS, "data": ROWS}}
+    first = ModelHolder.for_registry(cfg.tracking_uri, NAME, "Cached", cache_dir=str(tmp_path))
+    first.check_once()
+    assert first.current.source == "registry", first.last_error
+    expected = post(create_app(first).test_client(), body).json["predictions"]
+
+    # a worker (or the unit) restarted with MLflow and its artifacts unreachable
+    dead = f"http://127.0.0.1:{free_port()}"
+    restarted = ModelHolder.for_registry(dead, NAME, "Cached", cache_dir=str(tmp_path))
+    restarted.check_once()
+    client = create_app(restarted).test_client()
+    ready = client.get("/ready")
+    assert ready.status_code == 200, ready.json
+    assert ready.json["model"]["source"] == "local cache"
+    assert ready.json["model"]["version"] == version
+    assert ready.json["registry"]["registry_reachable"] is False
+    answer = post(client, body)
+    assert answer.status_code == 200 and answer.json["predictions"] == expected
+
+    # the registry answers but the artifacts cannot be fetched: the cached copy is used
+    mixed = ModelHolder.for_registry(cfg.tracking_uri, NAME, "Cached", cache_dir=str(tmp_path))
+    mixed.load = lambda v: model_loader.load(dead, NAME, v, "Cached", ModelCache(tmp_path))
+    mixed.check_once()
+    assert mixed.current is not None and mixed.current.source == "local cache", mixed.last_error
+
+    # without a cache, the same restart has nothing to serve
+    bare = ModelHolder.for_registry(dead, NAME, "Cached")
+    bare.check_once()
+    assert bare.current is None and bare.state() == "registry-unreachable"
