@@ -14,7 +14,14 @@ graceful_timeout = 20
 # no preload of the app: each worker imports it after the fork and runs its own alias
 # follower (threads do not survive a fork); only the libraries are preloaded (on_starting)
 preload_app = False
-PRELOADED = ("numpy", "pandas", "sklearn.linear_model", "sklearn.ensemble", "mlflow.sklearn")
+PRELOADED = (
+    "numpy",
+    "pandas",
+    "sklearn.linear_model",
+    "sklearn.ensemble",
+    "mlflow.sklearn",
+    "mlflow.pyfunc.scoring_server",
+)
 accesslog = None
 # gunicornc's control socket is unused (systemd manages the server); left on, it
 # logs an error at every start, since the service user has no home to put it in
