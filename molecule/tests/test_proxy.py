@@ -79,6 +79,25 @@ def test_api_token_is_checked(platform, anonymous):
     assert anonymous.get("/api/metrics").status_code == 404  # metrics stay on loopback
 
 
+def test_wrong_tokens_are_rate_limited_the_right_one_never(platform, anonymous):
+    """A burst of wrong tokens from one address: 401s up to the burst, then a JSON 429;
+    the right token from the same address is still answered meanwhile; the limit lifts."""
+    wrong = Client(anonymous.base, verify=anonymous.verify, token="guess")
+    statuses = [wrong.post("/api/invocations", json=ROW).status_code for _ in range(40)]
+    assert set(statuses) == {401, 429}, statuses
+    assert statuses.index(429) >= 10, statuses  # the burst (20, less what refilled) first
+    limited = wrong.post("/api/invocations", json=ROW)
+    assert limited.status_code == 429
+    assert "wrong bearer token" in limited.json()["error"]
+    assert limited.headers["Retry-After"] == "1"
+    for _ in range(30):  # the legitimate client is never limited
+        assert platform.api.post("/invocations", json=ROW).status_code == 200
+    deadline = time.monotonic() + 30
+    while wrong.post("/api/invocations", json=ROW).status_code == 429:
+        assert time.monotonic() < deadline, "the limit did not lift"
+        time.sleep(1)
+
+
 def test_logins_are_accepted(platform, anonymous):
     assert platform.mlflow.get("/api/2.0/mlflow/registered-models/search").status_code == 200
     proxy_login = ("admin", platform.secret("proxy_admin"))
