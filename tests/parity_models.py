@@ -7,6 +7,7 @@ repository on PYTHONPATH) loads the same class as the in-process server."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mlflow
@@ -71,33 +72,38 @@ def _log(name: str, model: object, x: pd.DataFrame, y: object, **kwargs: object)
     return int(info.registered_model_version)
 
 
-def register_all(tracking_uri: str, prefix: str) -> list[Spec]:
-    """Log and register every kind; the registered versions, with their columns."""
+def register_all(
+    tracking_uri: str, prefix: str, registered: Callable[[Spec], None] = lambda spec: None
+) -> list[Spec]:
+    """Log and register every kind; the registered versions, with their columns.
+    ``registered`` is called with each as soon as it is registered."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(f"{prefix}-models")
     x, y = _iris()
-    specs = []
+    specs: list[Spec] = []
+
+    def add(spec: Spec) -> None:
+        specs.append(spec)
+        registered(spec)
 
     linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
     name = f"{prefix}-linear"
-    specs.append(Spec(name, tuple((c, "double") for c in IRIS), _log(name, linear, x, y)))
+    add(Spec(name, tuple((c, "double") for c in IRIS), _log(name, linear, x, y)))
 
     proba = LogisticRegression(max_iter=500).fit(x, y)
     name = f"{prefix}-proba"
     version = _log(name, proba, x, proba.predict_proba(x), pyfunc_predict_fn="predict_proba")
-    specs.append(Spec(name, tuple((c, "double") for c in IRIS), version))
+    add(Spec(name, tuple((c, "double") for c in IRIS), version))
 
     target = x.pop("petal_width")
     regressor = LinearRegression().fit(x, target)
     name = f"{prefix}-regressor"
-    specs.append(
-        Spec(name, tuple((c, "double") for c in IRIS[:3]), _log(name, regressor, x, target))
-    )
+    add(Spec(name, tuple((c, "double") for c in IRIS[:3]), _log(name, regressor, x, target)))
 
     counts = (x * 10).round().astype(np.int64)  # integer-only columns: MLflow's long
     tree = DecisionTreeClassifier(max_depth=4, random_state=0).fit(counts, y)
     name = f"{prefix}-integers"
-    specs.append(Spec(name, tuple((c, "long") for c in IRIS[:3]), _log(name, tree, counts, y)))
+    add(Spec(name, tuple((c, "long") for c in IRIS[:3]), _log(name, tree, counts, y)))
 
     rng = np.random.default_rng(0)
     coloured = x.assign(colour=rng.choice(COLOURS, len(x)))[["colour", *IRIS[:2]]]
@@ -107,7 +113,7 @@ def register_all(tracking_uri: str, prefix: str) -> list[Spec]:
     strings = make_pipeline(encode, LogisticRegression(max_iter=500)).fit(coloured, y)
     name = f"{prefix}-strings"
     columns = (("colour", "string"), (IRIS[0], "double"), (IRIS[1], "double"))
-    specs.append(Spec(name, columns, _log(name, strings, coloured, y)))
+    add(Spec(name, columns, _log(name, strings, coloured, y)))
 
     name = f"{prefix}-shaped"
     example = x[list(IRIS[:2])].head(3)
@@ -120,7 +126,5 @@ def register_all(tracking_uri: str, prefix: str) -> list[Spec]:
             input_example=example,
             registered_model_name=name,
         )
-    specs.append(
-        Spec(name, tuple((c, "double") for c in IRIS[:2]), int(info.registered_model_version))
-    )
+    add(Spec(name, tuple((c, "double") for c in IRIS[:2]), int(info.registered_model_version)))
     return specs

@@ -24,7 +24,6 @@ import math
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -40,29 +39,35 @@ from tests import parity_models
 from tests.harness import VENV_BIN, free_port, stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = int(os.environ.get("MLOPS_PARITY_EXAMPLES", "150"))  # per model and mode
+EXAMPLES = int(os.environ.get("MLOPS_PARITY_EXAMPLES", "100"))  # per model and mode
 JSON = "application/json"
 
 
-@contextlib.contextmanager
-def mlflow_serving(tracking_uri: str, specs: list[parity_models.Spec]) -> Iterator[dict]:
-    """``mlflow models serve`` of every version at once (they start in parallel)."""
-    procs, bases = [], {}
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(ROOT),
-           "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}  # fmt: skip
-    try:
-        for spec in specs:
-            port = free_port()
-            log = Path(tempfile.mkstemp(prefix=f"mlflow-serve-{spec.name}-", suffix=".log")[1])
-            procs.append((subprocess.Popen(
-                [str(VENV_BIN / "mlflow"), "models", "serve", "-m",
-                 f"models:/{spec.name}/{spec.version}", "--env-manager", "local",
-                 "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
-                env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                start_new_session=True,
-            ), log))  # fmt: skip
-            bases[spec.name] = f"http://127.0.0.1:{port}"
-        for (proc, log), base in zip(procs, bases.values(), strict=True):
+class MlflowServing:
+    """``mlflow models serve`` of each version, started as soon as it is registered (the
+    servers start while the next versions are logged), all waited for at the end."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        self.env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PYTHONPATH": str(ROOT),
+                    "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}  # fmt: skip
+        self.procs: list[tuple[subprocess.Popen, Path, str]] = []
+        self.bases: dict[str, str] = {}
+
+    def start(self, spec: parity_models.Spec) -> None:
+        port = free_port()
+        log = Path(tempfile.mkstemp(prefix=f"mlflow-serve-{spec.name}-", suffix=".log")[1])
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "mlflow"), "models", "serve", "-m",
+             f"models:/{spec.name}/{spec.version}", "--env-manager", "local",
+             "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
+            env=self.env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.bases[spec.name] = f"http://127.0.0.1:{port}"
+        self.procs.append((proc, log, self.bases[spec.name]))
+
+    def wait(self) -> None:
+        for proc, log, base in self.procs:
 
             def up(proc: subprocess.Popen = proc, base: str = base) -> bool:
                 if proc.poll() is not None:
@@ -72,23 +77,27 @@ def mlflow_serving(tracking_uri: str, specs: list[parity_models.Spec]) -> Iterat
                 return False
 
             wait_for(up, 300, "mlflow models serve", log)
-        yield bases
-    finally:
-        for proc, _ in procs:
+
+    def stop(self) -> None:
+        for proc, _, _ in self.procs:
             stop_process(proc)
 
 
 @pytest.fixture(scope="module")
 def servers(platform):
     tracking_uri = platform.mlflow.url
-    specs = parity_models.register_all(tracking_uri, "parity")
-    ours = {}
-    for spec in specs:
-        model = load(tracking_uri, spec.name, spec.version, "Production")
-        ours[spec.name] = ModelHolder(spec.name, "Production", resolve=lambda v=spec.version: v,
-                                      load=lambda v, m=model: m, current=model)  # fmt: skip
-    with mlflow_serving(tracking_uri, specs) as bases:
-        yield {spec.name: (spec, bases[spec.name], ours[spec.name]) for spec in specs}
+    theirs = MlflowServing(tracking_uri)
+    try:
+        specs = parity_models.register_all(tracking_uri, "parity", registered=theirs.start)
+        ours = {}
+        for spec in specs:
+            model = load(tracking_uri, spec.name, spec.version, "Production")
+            ours[spec.name] = ModelHolder(spec.name, "Production", resolve=lambda v=spec.version: v,
+                                          load=lambda v, m=model: m, current=model)  # fmt: skip
+        theirs.wait()
+        yield {spec.name: (spec, theirs.bases[spec.name], ours[spec.name]) for spec in specs}
+    finally:
+        theirs.stop()
 
 
 # --- what hypothesis draws -------------------------------------------------------------
