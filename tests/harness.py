@@ -240,7 +240,8 @@ class SeaweedFS:
 
     def stop(self) -> None:
         if self.proc:
-            stop_process(self.proc)
+            # weed's graceful shutdown takes 15 s and more; the data is thrown away anyway
+            stop_process(self.proc, timeout=2)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
