@@ -98,6 +98,67 @@ def test_wrong_tokens_are_rate_limited_the_right_one_never(platform, anonymous):
         time.sleep(1)
 
 
+def test_the_token_is_compared_case_sensitively(platform, anonymous):
+    """nginx's map matches plain strings ignoring case: the token in another mix of
+    cases must still be refused."""
+    token = platform.secret("api_token")
+    assert token.swapcase() != token
+    other_case = Client(anonymous.base, verify=anonymous.verify, token=token.swapcase())
+    assert other_case.post("/api/invocations", json=ROW).status_code == 401
+    shouting = requests.post(
+        f"{anonymous.base}/api/invocations", json=ROW, verify=anonymous.verify, timeout=10,
+        headers={"Authorization": f"BEARER {token}"},
+    )  # fmt: skip
+    assert shouting.status_code == 401
+
+
+# Login paths: what a guess sends, the right login, the burst before 429 (proxy defaults)
+LOGINS = {
+    "proxy basic auth": ("GET", "/prometheus/api/v1/targets", "proxy_admin", 20),
+    "MLflow basic auth": ("GET", "/mlflow/api/2.0/mlflow/registered-models/search",
+                          "mlflow_admin", 100),
+    "Airflow login": ("POST", "/airflow/auth/token", "airflow_admin", 20),
+}  # fmt: skip
+
+
+def attempt(platform, anonymous, login: str, *, right: bool) -> requests.Response:
+    method, path, secret, _ = LOGINS[login]
+    # a guess names a user that does not exist: MLflow then answers without hashing
+    user, password = ("admin", platform.secret(secret)) if right else ("a-stranger", "a-guess")
+    if method == "POST":
+        return anonymous.post(path, json={"username": user, "password": password})
+    return anonymous.get(path, auth=(user, password))
+
+
+@pytest.mark.parametrize("login", sorted(LOGINS))
+def test_wrong_logins_are_rate_limited_the_right_one_never(platform, anonymous, login):
+    """A burst of wrong passwords from one address: refused (401) up to the burst, then
+    429; the platform's own basic-auth login from the same address is still answered
+    meanwhile (a login form's POST is counted like any other); the limit lifts. nginx or
+    the application still checks every password."""
+    burst = LOGINS[login][3]
+    statuses = [
+        attempt(platform, anonymous, login, right=False).status_code for _ in range(burst + 40)
+    ]
+    assert set(statuses) == {401, 429}, statuses
+    assert statuses.index(429) >= burst // 2, statuses  # the burst, less what refilled
+    assert statuses[-1] == 429, statuses
+    method = LOGINS[login][0]
+    for _ in range(10):
+        right = attempt(platform, anonymous, login, right=True)
+        if method == "POST":  # nginx cannot read the password of a form: every POST counts
+            assert right.status_code == 429, f"{login}: {right.status_code}"
+        else:
+            assert right.status_code == 200, f"{login}: {right.status_code} {right.text[:200]}"
+    deadline = time.monotonic() + 60
+    while attempt(platform, anonymous, login, right=False).status_code == 429:
+        assert time.monotonic() < deadline, "the limit did not lift"
+        time.sleep(1)
+    time.sleep(10)  # the whole burst back (20 at 2/s, 100 at 10/s) for the tests after this
+    right = attempt(platform, anonymous, login, right=True)
+    assert right.status_code in (200, 201), f"{login}: {right.status_code} {right.text[:200]}"
+
+
 def test_logins_are_accepted(platform, anonymous):
     assert platform.mlflow.get("/api/2.0/mlflow/registered-models/search").status_code == 200
     proxy_login = ("admin", platform.secret("proxy_admin"))
