@@ -18,7 +18,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 import yaml
@@ -88,19 +90,26 @@ class Platform:
     def secret(self, name: str) -> str:
         return (self.secrets / name).read_text().strip()
 
-    def airflow(self) -> Airflow:
-        return Airflow(self.airflow_client, "admin", self.secret("airflow_admin"))
+    def airflow(self, progress: Callable[[str], None] = print) -> Airflow:
+        return Airflow(self.airflow_client, "admin", self.secret("airflow_admin"), progress)
 
 
 class Airflow:
     """Just enough of Airflow 3's REST API: log in, unpause, trigger, wait."""
 
-    def __init__(self, session: Client, user: str, password: str) -> None:
+    # how often a run's state is shown while nothing changes
+    PROGRESS_EVERY = 20.0
+    LOG_TAIL_LINES = 40
+
+    def __init__(
+        self, session: Client, user: str, password: str, progress: Callable[[str], None] = print
+    ) -> None:
         token = session.post("/auth/token", json={"username": user, "password": password})
         if token.status_code not in {200, 201}:
             raise DemoError(f"Airflow login failed ({token.status_code}): {token.text[:200]}")
         session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         self.session = session
+        self.progress = progress
 
     def trigger(self, dag_id: str, timeout: float = 600) -> str:
         """Unpause ``dag_id`` (once the dag-processor has parsed it) and start a run."""
@@ -120,19 +129,69 @@ class Airflow:
         url = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
         return self.session.get(url).json().get("task_instances", [])
 
+    def run_url(self, dag_id: str, run_id: str) -> str:
+        """Where a person watches the run in Airflow's UI."""
+        return f"{self.session.base}/dags/{dag_id}/runs/{quote(run_id, safe='')}"
+
+    def log_tail(self, dag_id: str, run_id: str, task: dict) -> list[str]:
+        """The last lines of a task's log of its latest try (Airflow's structured log)."""
+        url = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+            f"{task['task_id']}/logs/{max(int(task.get('try_number') or 1), 1)}"
+        )
+        got = self.session.get(url, params={"full_content": "true"})
+        if got.status_code != 200:
+            return [f"(no log: {got.status_code} {got.text[:200]})"]
+        lines = []
+        for entry in got.json().get("content", []):
+            if not isinstance(entry, dict):
+                lines.append(str(entry))
+                continue
+            level = f"{entry['level']} " if entry.get("level") else ""
+            lines.append(f"{level}{entry.get('event', '')}")
+            for error in entry.get("error_detail") or []:
+                lines.append(f"  {error.get('exc_type')}: {error.get('exc_value')}")
+        return lines[-self.LOG_TAIL_LINES :]
+
+    def describe(self, dag_id: str, run: dict, tasks: list[dict], elapsed: float) -> tuple:
+        """(what changed, the line that shows it) of a run in progress."""
+        done = sum(t["state"] in {"success", "skipped"} for t in tasks)
+        running = [t["task_id"] for t in tasks if t["state"] in {"running", "queued", "scheduled"}]
+        now = f", now {', '.join(running)}" if running else ""
+        line = (
+            f"  {dag_id}: {run['state']} for {elapsed:.0f}s, {done} of {len(tasks)} tasks done"
+            f"{now}  (watch: {self.run_url(dag_id, run['dag_run_id'])})"
+        )
+        return (run["state"], done, tuple(running)), line
+
     def wait(self, dag_id: str, run_id: str, timeout: float = 600) -> dict:
-        """The finished run; DemoError if it failed or is still going after ``timeout``."""
-        deadline = time.monotonic() + timeout
+        """The finished run; DemoError if it failed or is still going after ``timeout``.
+        While it waits it reports the run's state, its tasks and where to watch it
+        whenever that changes (and every PROGRESS_EVERY seconds); a failure names each
+        failed task with the tail of its log."""
+        start = time.monotonic()
+        shown, shown_at = (), 0.0
         while True:
             run = self.session.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()
+            tasks = self.task_instances(dag_id, run_id)
+            elapsed = time.monotonic() - start
+            state, line = self.describe(dag_id, run, tasks, elapsed)
+            if state != shown or elapsed - shown_at >= self.PROGRESS_EVERY:
+                self.progress(line)
+                shown, shown_at = state, elapsed
             if run["state"] in ("success", "failed"):
                 break
-            if time.monotonic() > deadline:
+            if elapsed > timeout:
                 raise DemoError(f"{dag_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(3)
         if run["state"] != "success":
-            states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
-            raise DemoError(f"{dag_id} run {run_id} failed: {states}")
+            failed = [t for t in tasks if t["state"] in {"failed", "upstream_failed"}]
+            report = [f"{dag_id} run {run_id} failed ({self.run_url(dag_id, run_id)}):"]
+            for task in failed:
+                report.append(f"- {task['task_id']}: {task['state']}")
+                if task["state"] == "failed":
+                    report += [f"    {line}" for line in self.log_tail(dag_id, run_id, task)]
+            raise DemoError("\n".join(report))
         return run
 
     def run(self, dag_id: str, timeout: float = 600) -> dict:

@@ -3,6 +3,7 @@ Airflow's REST API, and a restart of mlops.target."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import requests
@@ -58,9 +59,22 @@ def app_db(host, ports: dict, single: bool, sql: str) -> str:
 def test_demo_path(host, ports, platform):
     """The README's demo, through the HTTPS entry point with the generated logins."""
     single = "single" in host.backend.get_hostname()
-    airflow = platform.airflow()
+    shown = []
+
+    def progress(line: str) -> None:
+        print(line)
+        shown.append(line)
+
+    airflow = platform.airflow(progress)
     airflow.run("dag_data_predictions")
     airflow.run("dag_training", timeout=900)
+    # while it waits, the demo shows the run's state, its tasks and where to watch it
+    training = [line for line in shown if line.startswith("  dag_training: ")]
+    assert len(training) >= 2, shown
+    assert any(re.search(r"running for \d+s, \d+ of [1-9]\d* tasks done, now \w", line)
+               for line in training), training  # fmt: skip
+    assert all("/airflow/dags/dag_training/runs/" in line for line in training), training
+    assert "success" in training[-1], training
 
     candidate = aliases(platform.mlflow)["candidate"]
     set_alias(platform.mlflow, "Production", candidate)

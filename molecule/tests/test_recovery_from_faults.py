@@ -275,6 +275,9 @@ def test_training_without_the_object_store_fails_clearly_and_its_retry_succeeds(
         headers={"Accept": "application/json"},
     )
     assert "Is the object store up?" in log.text, log.text[-3000:]
+    # what the demo prints when a run fails: the tail of the failed try's log has the reason
+    tail = "\n".join(airflow.log_tail("dag_training", run_id, task))
+    assert "Is the object store up?" in tail, tail
     airflow.wait("dag_training", run_id, timeout=900)
     tries = max(t["try_number"] for t in airflow.task_instances("dag_training", run_id))
     print(
