@@ -24,6 +24,10 @@ export MLOPS_UV_CACHE ?= /var/cache/mlops-molecule/uv
 # Debian's promtool, unpacked (installing the package would start a Prometheus on :9090)
 PROMTOOL := .tools/prometheus/usr/bin/promtool
 export MLOPS_PROMTOOL := $(CURDIR)/$(PROMTOOL)
+# Debian's cloud-init, unpacked (installed, it would run at this machine's next boot); the
+# Terraform tests validate the VM's user data with it, in the tools venv
+CLOUD_INIT := .tools/cloud-init/usr/bin/cloud-init
+export MLOPS_CLOUD_INIT := $(CURDIR)/$(CLOUD_INIT)
 
 .PHONY: deps terraform engine image venvs lint test test-unit test-integration test-terraform \
         test-prometheus test-molecule up demo down demo-local clean
@@ -98,6 +102,11 @@ $(PROMTOOL):
 	  { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
 	  dpkg-deb -x prometheus_*.deb prometheus && rm prometheus_*.deb
 
+$(CLOUD_INIT):
+	mkdir -p .tools && cd .tools && rm -f cloud-init_*.deb && \
+	  { apt-get download cloud-init 2>/dev/null || { apt-get update -qq && apt-get download cloud-init; }; } && \
+	  dpkg-deb -x cloud-init_*.deb cloud-init && rm cloud-init_*.deb
+
 lint: terraform $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -111,7 +120,7 @@ test-unit: $(VENV)/.installed
 test-integration: deps venvs
 	$(VENV)/bin/pytest tests/integration
 
-test-terraform: terraform venvs
+test-terraform: terraform venvs $(CLOUD_INIT)
 	$(VENV)/bin/pytest tests/terraform
 
 test-prometheus: $(VENV)/.installed $(PROMTOOL)
@@ -128,7 +137,7 @@ test-molecule: image $(TOOLS_VENV)/.installed
 	    grep -aE -A2 "FAILED|ERROR|fatal: \[|failed: \[|\bE   " $$log | tail -100; exit 1; fi; \
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
-test: deps lint venvs $(PROMTOOL)
+test: deps lint venvs $(PROMTOOL) $(CLOUD_INIT)
 	$(VENV)/bin/pytest tests --durations=15
 	$(MAKE) test-molecule
 

@@ -1,10 +1,12 @@
 """Terraform, offline: fmt, `terraform test` of the provider-free module and root,
 the AWS module's real validation blocks, its security invariants (python-hcl2),
-checkov, and the rendered inventory read by Ansible."""
+checkov, the VM's user data through Debian's `cloud-init schema`, and the rendered
+inventory read by Ansible."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -141,6 +143,52 @@ def test_aws_module_invariants():
     ingress = res["aws_vpc_security_group_ingress_rule.allowed"]
     assert "each.value.cidr" in ingress["cidr_ipv4"]
     assert "0.0.0.0/0" not in json.dumps(ingress)
+
+
+def cloud_init_schema(user_data: str, tmp: Path) -> subprocess.CompletedProcess:
+    """`cloud-init schema` of Debian's cloud-init (unpacked by the Makefile) on user data."""
+    cloud_init = os.environ.get(
+        "MLOPS_CLOUD_INIT", str(REPO / ".tools/cloud-init/usr/bin/cloud-init")
+    )
+    if not Path(cloud_init).is_file():
+        pytest.fail(f"Debian's cloud-init is not unpacked at {cloud_init}: run `make test`")
+    path = tmp / "user-data.yaml"
+    path.write_text(user_data)
+    modules = Path(cloud_init).parents[1] / "lib" / "python3" / "dist-packages"
+    return subprocess.run(
+        [str(TOOLS / "python"), cloud_init, "schema", "--config-file", str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env=os.environ | {"PYTHONPATH": str(modules)},
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("needs_terraform")
+def test_aws_user_data_is_valid_cloud_config(tmp_path):
+    """The VM's user data, rendered by Terraform's own templatefile() as the module does,
+    passes Debian's `cloud-init schema`; the same check refuses a broken copy."""
+    root = tmp_path / "render"
+    root.mkdir()
+    (root / "main.tf").write_text(
+        'output "user_data" {\n  value = templatefile("'
+        + str(AWS_VM / "templates" / "cloud-init.yaml.tftpl")
+        + '", { volume_id = "vol-0123456789abcdef0", data_dir = "/var/lib/mlops" })\n}\n'
+    )
+    run(TERRAFORM, "init", "-backend=false", "-input=false", cwd=root)
+    run(TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color", cwd=root)
+    user_data = run(TERRAFORM, "output", "-raw", "user_data", cwd=root)
+    assert user_data.startswith("#cloud-config\n"), user_data[:200]
+    assert "vol-0123456789abcdef0" in user_data and "/var/lib/mlops" in user_data
+
+    checked = cloud_init_schema(user_data, tmp_path)
+    print(checked.stdout.strip())
+    assert checked.returncode == 0 and "Valid cloud-config" in checked.stdout, checked
+    broken = cloud_init_schema(
+        user_data.replace("packages:\n", "packages: 5\nold_packages:\n"), tmp_path
+    )
+    assert (
+        broken.returncode == 1
+        and "packages: 5 is not of type 'array'" in broken.stdout + broken.stderr
+    ), broken
 
 
 def test_every_variable_is_documented_and_typed():
