@@ -126,25 +126,35 @@ test-terraform: terraform venvs $(CLOUD_INIT)
 test-prometheus: $(VENV)/.installed $(PROMTOOL)
 	$(VENV)/bin/pytest tests/prometheus
 
-# converge, idempotence and verify of each scenario, one at a time (host networking)
-test-molecule: image $(TOOLS_VENV)/.installed
+# Each scenario as a user's VM, one at a time (host networking): Molecule creates the
+# container and prepares it as a cloud image (sshd, a sudo user); molecule/local_vm.py runs
+# site.yml --check --diff on the fresh host, the user's two steps (terraform apply, site.yml
+# over SSH) and the no-change run; Molecule
+# verifies and destroys. KEEP=1 keeps a failed scenario's container.
+LOCAL_VM := $(TOOLS_VENV)/bin/python molecule/local_vm.py
+test-molecule: image terraform $(TOOLS_VENV)/.installed
 	mkdir -p $(MLOPS_PIP_CACHE) $(MLOPS_UV_CACHE)
 	@mkdir -p .molecule-logs; for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s"; start=$$(date +%s); log=.molecule-logs/$$s.log; \
-	  $(MOLECULE) test -s $$s 2>&1 | tee $$log; \
+	  echo "== molecule scenario $$s"; start=$$(date +%s); log=.molecule-logs/$$s.log; \
+	  { $(MOLECULE) destroy -s $$s && $(MOLECULE) create -s $$s && \
+	    $(LOCAL_VM) preview -s $$s && $(LOCAL_VM) converge -s $$s && $(LOCAL_VM) idempotence -s $$s && \
+	    $(MOLECULE) verify -s $$s && $(MOLECULE) destroy -s $$s; } 2>&1 | tee $$log; \
 	  if [ $${PIPESTATUS[0]} -ne 0 ]; then \
+	    [ -n "$(KEEP)" ] || $(MOLECULE) destroy -s $$s >/dev/null 2>&1; \
 	    echo "== molecule scenario $$s failed; what failed (whole output: $$log):"; \
-	    grep -aE -A2 "FAILED|ERROR|fatal: \[|failed: \[|\bE   " $$log | tail -100; exit 1; fi; \
+	    grep -aE -A2 "FAILED|ERROR|fatal: \[|failed: \[|\bE   |^== " $$log | tail -100; exit 1; fi; \
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
 test: deps lint venvs $(PROMTOOL) $(CLOUD_INIT)
 	$(VENV)/bin/pytest tests --durations=15
 	$(MAKE) test-molecule
 
-# The platform in a local systemd container (the "VM"), converged with site.yml
-up: image $(TOOLS_VENV)/.installed
+# The platform in a local systemd container (the "VM"), reached as a VM over SSH:
+# terraform apply writes the inventory, site.yml converges it
+up: image terraform $(TOOLS_VENV)/.installed
 	mkdir -p $(MLOPS_PIP_CACHE) $(MLOPS_UV_CACHE)
-	$(MOLECULE) converge -s default
+	$(MOLECULE) create -s default
+	$(LOCAL_VM) converge -s default
 
 demo: up
 	$(TOOLS_VENV)/bin/python scripts/platform_demo.py --secrets ansible/.secrets/mlops-molecule-default

@@ -7,77 +7,62 @@ goes (profile_tasks). Both runs must change nothing. The first converge of a
 fresh host is timed by `make test-molecule` (its profile_tasks recap is in
 .molecule-logs/).
 
-    .venv-tools/bin/python bench/provisioning.py -i INVENTORY            # the whole play
-    .venv-tools/bin/python bench/provisioning.py -i INVENTORY --quick    # the common role only
+    .venv-tools/bin/python bench/provisioning.py                 # the whole play
+    .venv-tools/bin/python bench/provisioning.py --quick         # the common role only
+    .venv-tools/bin/python bench/provisioning.py -i INVENTORY    # another inventory (repeatable)
 
-INVENTORY is that of a converged host: Molecule's (MOLECULE_INVENTORY_FILE) or
-ansible/inventory/ for a VM.
+The inventory is that of a converged host: ansible/inventory/ (a VM's, as Terraform
+writes it) by default; the local VM's is what `local_vm.inventory_args()` gives.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ANSIBLE = REPO / "ansible"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+sys.path.insert(0, str(REPO / "molecule"))
+from local_vm import ANSI, ANSIBLE, ansible_env, recap, run  # noqa: E402
+
 TASK_TIME = re.compile(r"^(?P<task>\S.*?) -+ (?P<seconds>[\d.]+)s$")
-RECAP = re.compile(r"^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 SLOWEST = 10
 
 
 # what decides the speed: the baseline sets Ansible's defaults, ours is ansible.cfg and
 # site.yml as they are (the play's strategy keyword beats ANSIBLE_STRATEGY: only the
 # extra var switches it)
-OURS = ("ANSIBLE_PIPELINING",)
 DEFAULTS_ENV = {"ANSIBLE_PIPELINING": "False"}
 DEFAULTS_ARGS = ["--extra-vars", "mlops_ansible_strategy=linear"]
 NO_MITOGEN = "Mitogen is not importable"
 
 
-def no_change_run(inventory: str, defaults: bool, tags: str | None) -> dict:
+def no_change_run(inventories: list[str], defaults: bool, tags: str | None) -> dict:
     """One run of site.yml; its time, task count and slowest tasks. Exits if it fails,
     changes anything or ran without Mitogen when ours was asked: then it measured
     something else than a no-change run of the configuration it names."""
-    env = {key: value for key, value in os.environ.items() if key not in OURS}
-    env.update(DEFAULTS_ENV if defaults else {})
-    env |= {
-        "ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(ANSIBLE / "roles"),
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",  # Molecule's verify sets it to 1, which beats NOCOLOR
-        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": str(SLOWEST),
-    }
-    playbook = Path(sys.executable).parent / "ansible-playbook"
-    command = [str(playbook), "-i", inventory, str(ANSIBLE / "site.yml")]
-    command += DEFAULTS_ARGS if defaults else []
-    start = time.perf_counter()
-    done = subprocess.run(
-        command + (["--tags", tags] if tags else []),
-        env=env, capture_output=True, text=True, check=False, timeout=1800,
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
-    lines = ANSI.sub("", done.stdout).splitlines()
-    recap = [RECAP.match(line) for line in lines]
-    counts = [tuple(map(int, m.groups())) for m in recap if m]
-    if done.returncode != 0 or not counts:
-        raise SystemExit(f"site.yml failed (rc {done.returncode}):\n{done.stdout[-3000:]}")
-    ok, changed = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    env = ansible_env(
+        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+        PROFILE_TASKS_TASK_OUTPUT_LIMIT=str(SLOWEST),
+        **(DEFAULTS_ENV if defaults else {}),
+    )
+    command = [str(Path(sys.executable).parent / "ansible-playbook")]
+    command += [arg for inventory in inventories for arg in ("-i", inventory)] + ["site.yml"]
+    command += (DEFAULTS_ARGS if defaults else []) + (["--tags", tags] if tags else [])
+    rc, out, seconds = run(command, cwd=ANSIBLE, env=env, echo=False, timeout=1800)
+    counts = recap(out)
+    if rc != 0 or not counts:
+        raise SystemExit(f"site.yml failed (rc {rc}):\n{out[-3000:]}")
+    ok, changed = sum(c["ok"] for c in counts), sum(c["changed"] for c in counts)
     if changed:
         raise SystemExit(f"not a no-change run: changed={changed}; converge the host first")
-    if not defaults and NO_MITOGEN in done.stdout + done.stderr:
+    if not defaults and NO_MITOGEN in out:
         raise SystemExit(f"ours ran without Mitogen ({NO_MITOGEN}): make venvs")
     slowest = [
         {"task": m["task"], "seconds": float(m["seconds"])}
-        for line in lines
+        for line in ANSI.sub("", out).splitlines()
         if (m := TASK_TIME.match(line))
     ]
     config = "Ansible's defaults" if defaults else "ansible.cfg (pipelining) and Mitogen"
@@ -86,15 +71,16 @@ def no_change_run(inventory: str, defaults: bool, tags: str | None) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-i", "--inventory", required=True)
+    parser.add_argument("-i", "--inventory", action="append", help="default: ansible/inventory/")
     parser.add_argument("--quick", action="store_true", help="the common role only (--tags)")
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "results" / "provisioning.json"
     )
     args = parser.parse_args()
     tags = "common" if args.quick else None
-    baseline = no_change_run(args.inventory, defaults=True, tags=tags)
-    ours = no_change_run(args.inventory, defaults=False, tags=tags)
+    inventories = args.inventory or [str(ANSIBLE / "inventory")]
+    baseline = no_change_run(inventories, defaults=True, tags=tags)
+    ours = no_change_run(inventories, defaults=False, tags=tags)
     print(f"no-change run of site.yml{' --tags ' + tags if tags else ''}, {ours['tasks_ok']} tasks")
     print(f"  Ansible's defaults (linear, no pipelining): {baseline['seconds']:6.1f} s")
     print(f"  ours (pipelining, Mitogen):                 {ours['seconds']:6.1f} s   "

@@ -3,6 +3,7 @@ are this machine's, so HTTP checks go straight from the test to 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))  # platform_demo: the demo path's API clients
 sys.path.insert(0, str(REPO))  # tests.dashboards: the dashboards' queries
+sys.path.insert(0, str(REPO / "molecule"))  # local_vm: playbook runs over SSH, as a user's
 from platform_demo import Client, Platform, group_vars, public_url  # noqa: E402
 
 
@@ -22,6 +24,14 @@ def ports() -> dict:
 @pytest.fixture(scope="session")
 def public_ports() -> dict:
     return group_vars("ports")["mlops_public_ports"]
+
+
+@pytest.fixture(scope="session")
+def scenario() -> str:
+    """The Molecule scenario under test: its local VM takes playbook runs over SSH."""
+    name = os.environ.get("MOLECULE_SCENARIO_NAME")
+    assert name, "run by molecule verify: MOLECULE_SCENARIO_NAME is not set"
+    return name
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import requests
-from platform_demo import ROW, Client
+from platform_demo import ROW, Client, group_vars
 
 # independent of the PostgreSQL layout: run once, in the default scenario
 pytestmark = pytest.mark.usefixtures("default_scenario_only")
@@ -236,20 +236,27 @@ def test_only_the_proxy_listens_on_public_addresses(host, public_ports):
     assert {p for _, p, _ in public} == set(public_ports.values())
 
 
+def dports(ruleset: str) -> list[int]:
+    allowed = re.search(r"tcp dport \{ ([0-9, ]+) \}", ruleset).group(1)
+    return sorted(int(p) for p in allowed.split(","))
+
+
 def test_firewall_ruleset_is_rendered_and_valid_but_not_loaded_here(host):
     rules = host.file("/etc/nftables.conf")
     assert rules.exists and "policy drop" in rules.content_string
-    allowed = re.search(r"tcp dport \{ ([0-9, ]+) \}", rules.content_string).group(1)
-    assert sorted(int(p) for p in allowed.split(",")) == [22, 80, 443]
+    # SSH (22, and the port Ansible logged in on: the local VM's) and the proxy
+    ssh = group_vars("ports")["mlops_local_vm_ports"]["ssh"]
+    assert dports(rules.content_string) == sorted([22, ssh, 80, 443])
     # loaded for real, into a throwaway network namespace: the kernel accepts it as written
     loaded = host.run(
         "unshare --user --map-root-user --net sh -c 'nft -f /etc/nftables.conf && nft list ruleset'"
     )
     assert loaded.rc == 0, loaded.stderr
-    assert "policy drop" in loaded.stdout and "tcp dport { 22, 80, 443 }" in loaded.stdout
+    assert "policy drop" in loaded.stdout
+    assert dports(loaded.stdout) == sorted([22, ssh, 80, 443]), loaded.stdout
     print(
         "\nfirewall: /etc/nftables.conf rendered and loaded into a throwaway network namespace "
-        "(inbound TCP 22, 80, 443 only); NOT applied to the host: the container shares this "
-        "machine's network (firewall_apply: false in Molecule)"
+        f"(inbound TCP 22, {ssh}, 80, 443 only); NOT applied to the host: the container "
+        "shares this machine's network (firewall_apply: false in Molecule)"
     )
     assert not host.service("nftables").is_running

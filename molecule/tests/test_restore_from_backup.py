@@ -13,13 +13,12 @@ The single-postgres scenario restores from the local folder."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 
+import local_vm
 import pytest
 import requests
-from platform_demo import REPO, ROW, group_vars
+from platform_demo import ROW, group_vars
 from platform_state import record, s3_objects, wait_targets_up
 
 BACKUP_DIR = "/var/backups/mlops"
@@ -35,16 +34,11 @@ def remote_configured(host) -> bool:
     return host.file("/etc/mlops/backup.env").contains("^MLOPS_BACKUP_REMOTE_BUCKET=")
 
 
-def restore(*extra: str) -> subprocess.CompletedProcess:
-    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
-    assert inventory, "run by molecule verify: MOLECULE_INVENTORY_FILE is not set"
-    return subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(REPO / "ansible" / "restore.yml"), *extra],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def restore(scenario: str, *extra: str) -> tuple[int, str]:
+    """restore.yml over SSH, as a user runs it from ansible/: (return code, output)."""
+    rc, out, _ = local_vm.site(scenario, list(extra), playbook="restore.yml", echo=False,
+                               timeout=900)  # fmt: skip
+    return rc, out
 
 
 def wait_ready(platform, timeout: float = 180) -> None:
@@ -80,15 +74,15 @@ def test_each_backup_is_copied_off_the_host(host, backup):
     assert backup in host.check_output(f"{REMOTE_CLI} list").split()
 
 
-def test_a_missing_backup_stops_the_restore_before_anything_is_touched(host, backup):
-    done = restore("-e", "backup_restore_name=19990101T000000Z")
-    assert done.returncode != 0
-    assert "no complete backup '19990101T000000Z'" in done.stdout + done.stderr, done.stderr[-3000:]
+def test_a_missing_backup_stops_the_restore_before_anything_is_touched(host, backup, scenario):
+    rc, out = restore(scenario, "-e", "backup_restore_name=19990101T000000Z")
+    assert rc != 0
+    assert "no complete backup '19990101T000000Z'" in out, out[-3000:]
     assert host.service("mlflow.service").is_running
     assert host.service("mlops-model-server.service").is_running
 
 
-def test_destroyed_data_comes_back_from_the_backup(host, platform, backup, prometheus):
+def test_destroyed_data_comes_back_from_the_backup(host, platform, backup, prometheus, scenario):
     wait_ready(platform)
     before = record(host, platform)
     assert before["objects"] and before["mlflow"]["versions"], before
@@ -108,8 +102,8 @@ def test_destroyed_data_comes_back_from_the_backup(host, platform, backup, prome
         host.check_output(f"rm -r {BACKUP_DIR}/{backup}")
         extra += ["-e", "backup_restore_from_remote=true"]
     start = time.monotonic()
-    done = restore(*extra)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rc, out = restore(scenario, *extra)
+    assert rc == 0, out[-6000:]
     print(f"restore.yml of {backup} ({' '.join(extra[1::2])}) took {time.monotonic() - start:.0f}s")
 
     wait_ready(platform)

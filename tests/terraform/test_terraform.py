@@ -262,6 +262,7 @@ def test_rendered_inventory_works_with_ansible(tmp_path):
         f"-state={state}",
         "-var=host=198.51.100.30",
         "-var=public_hostname=mlops.example.org",
+        "-var=ssh_port=2222",
         f"-var=inventory_path={inventory}",
         cwd=root,
     )
@@ -269,6 +270,7 @@ def test_rendered_inventory_works_with_ansible(tmp_path):
     hostvars = listed["_meta"]["hostvars"]["mlops-vm"]
     assert listed["mlops"]["hosts"] == ["mlops-vm"]
     assert hostvars["ansible_host"] == "198.51.100.30"
+    assert hostvars["ansible_port"] == 2222
     assert hostvars["mlops_public_hostname"] == "mlops.example.org"
     assert hostvars["mlops_data_dir"] == "/var/lib/mlops"
     site = REPO / "ansible" / "site.yml"

@@ -3,6 +3,7 @@ module "inventory" {
 
   host                 = var.host
   ssh_user             = var.ssh_user
+  ssh_port             = var.ssh_port
   ssh_private_key_file = var.ssh_private_key_file
   public_hostname      = var.public_hostname
   data_dir             = var.data_dir

@@ -9,6 +9,12 @@ variable "ssh_user" {
   default     = "admin"
 }
 
+variable "ssh_port" {
+  description = "Port of its sshd."
+  type        = number
+  default     = 22
+}
+
 variable "ssh_private_key_file" {
   description = "Private key Ansible uses to log in."
   type        = string

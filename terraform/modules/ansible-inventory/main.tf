@@ -9,6 +9,7 @@ locals {
           hosts = {
             "mlops-vm" = {
               ansible_host                 = var.host
+              ansible_port                 = var.ssh_port
               ansible_user                 = var.ssh_user
               ansible_ssh_private_key_file = var.ssh_private_key_file
               ansible_become               = true

@@ -19,6 +19,17 @@ variable "ssh_user" {
   }
 }
 
+variable "ssh_port" {
+  description = "Port of the host's sshd (22 on Debian's cloud images)."
+  type        = number
+  default     = 22
+
+  validation {
+    condition     = var.ssh_port == floor(var.ssh_port) && var.ssh_port >= 1 && var.ssh_port <= 65535
+    error_message = "ssh_port must be a whole number from 1 to 65535."
+  }
+}
+
 variable "ssh_private_key_file" {
   description = "Path on the controller to the private key Ansible uses (e.g. ~/.ssh/id_ed25519)."
   type        = string

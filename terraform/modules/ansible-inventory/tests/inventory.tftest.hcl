@@ -22,6 +22,10 @@ run "renders_a_valid_inventory" {
     condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_become == true
     error_message = "the playbook needs become"
   }
+  assert {
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_port == 22
+    error_message = "ssh_port must default to 22"
+  }
 }
 
 run "public_hostname_overrides" {
@@ -29,6 +33,7 @@ run "public_hostname_overrides" {
   variables {
     public_hostname = "mlops.example.org"
     ssh_user        = "debian"
+    ssh_port        = 2222
     data_dir        = "/srv/mlops"
   }
 
@@ -40,6 +45,26 @@ run "public_hostname_overrides" {
     condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_user == "debian"
     error_message = "ssh_user must reach the inventory"
   }
+  assert {
+    condition     = yamldecode(output.inventory_yaml).all.children.mlops.hosts["mlops-vm"].ansible_port == 2222
+    error_message = "ssh_port must reach the inventory"
+  }
+}
+
+run "rejects_a_port_out_of_range" {
+  command = plan
+  variables {
+    ssh_port = 65536
+  }
+  expect_failures = [var.ssh_port]
+}
+
+run "rejects_a_fractional_port" {
+  command = plan
+  variables {
+    ssh_port = 22.5
+  }
+  expect_failures = [var.ssh_port]
 }
 
 run "rejects_empty_host" {
