@@ -127,10 +127,10 @@ test-prometheus: $(VENV)/.installed $(PROMTOOL)
 	$(VENV)/bin/pytest tests/prometheus
 
 # Each scenario as a user's VM, one at a time (host networking): Molecule creates the
-# container and prepares it as a cloud image (sshd, a sudo user); molecule/local_vm.py runs
-# site.yml --check --diff on the fresh host, the user's two steps (terraform apply, site.yml
-# over SSH) and the no-change run; Molecule
-# verifies and destroys. KEEP=1 keeps a failed scenario's container.
+# container and prepares it as a cloud image (sshd, a sudo user); molecule/local_vm.py
+# previews site.yml --check --diff on the fresh host, takes the user's two steps (terraform
+# apply, site.yml over SSH) and the no-change run; Molecule verifies and destroys.
+# KEEP=1 keeps a failed scenario's container.
 LOCAL_VM := $(TOOLS_VENV)/bin/python molecule/local_vm.py
 test-molecule: image terraform $(TOOLS_VENV)/.installed
 	mkdir -p $(MLOPS_PIP_CACHE) $(MLOPS_UV_CACHE)

@@ -121,7 +121,7 @@ def run(command: list[str], *, cwd: Path, env: dict, echo: bool, timeout: float)
     return proc.wait(), "".join(lines), time.monotonic() - start
 
 
-def terraform_apply(scenario: str, echo: bool = True) -> Path:
+def terraform_apply(scenario: str) -> Path:
     """Step one: terraform apply of envs/existing-host for 127.0.0.1:<ssh port>."""
     state = state_dir(scenario)
     key = state / "id_ed25519"
@@ -142,9 +142,9 @@ def terraform_apply(scenario: str, echo: bool = True) -> Path:
         "-var=host=127.0.0.1", f"-var=ssh_port={ssh_port()}", f"-var=ssh_user={SSH_USER}",
         f"-var=ssh_private_key_file={key}", f"-var=inventory_path={state / 'hosts.yml'}",
     ]  # fmt: skip
-    rc, out, _ = run(apply, cwd=REPO, env=env, echo=echo, timeout=300)
+    rc, _, _ = run(apply, cwd=REPO, env=env, echo=True, timeout=300)
     if rc != 0:
-        raise SystemExit(f"terraform apply failed (rc {rc})" + ("" if echo else f":\n{out}"))
+        raise SystemExit(f"terraform apply failed (rc {rc})")
     # the controller's side of this VM only: its known_hosts file (a new container has a
     # new host key; ansible.cfg's accept-new records it at the first contact)
     known_hosts = f"-o UserKnownHostsFile={state / 'known_hosts'}"
@@ -154,11 +154,11 @@ def terraform_apply(scenario: str, echo: bool = True) -> Path:
 
 
 def site(scenario: str, args: list[str], *, echo: bool = True, playbook: str = "site.yml",
-         timeout: float = 3600, env: dict | None = None) -> tuple:  # fmt: skip
+         timeout: float = 3600) -> tuple:  # fmt: skip
     """Step two (or any playbook of ansible/): ansible-playbook over SSH, from ansible/
     as the README runs it. Returns (return code, output, seconds)."""
     command = [str(TOOLS_BIN / "ansible-playbook"), *inventory_args(scenario), playbook, *args]
-    return run(command, cwd=ANSIBLE, env=env or ansible_env(), echo=echo, timeout=timeout)
+    return run(command, cwd=ANSIBLE, env=ansible_env(), echo=echo, timeout=timeout)
 
 
 def main() -> int:
