@@ -167,7 +167,12 @@ def main() -> int:
     parser.add_argument("-s", "--scenario", default="default")
     parser.add_argument("-p", "--playbook", default="site.yml", help="site: a playbook of ansible/")
     parser.add_argument("args", nargs="*", help="more ansible-playbook arguments (after --)")
-    options = parser.parse_args()
+    # what follows "--" goes to ansible-playbook as it is (argparse would take the
+    # positional list as already given once an option came between)
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    options = parser.parse_args(argv[:cut])
+    options.args += argv[cut + 1 :]
     if options.command in ("preview", "converge"):
         terraform_apply(options.scenario)
     playbook = options.playbook if options.command == "site" else "site.yml"
