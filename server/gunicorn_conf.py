@@ -1,13 +1,48 @@
-"""gunicorn settings for the model server (overridable by environment)."""
+"""gunicorn settings for the model server (overridable by environment).
+
+A reload (``systemctl reload mlops-model-server``: SIGHUP to the master) redeploys
+without a failed request: gunicorn runs this file again, starts new workers (which
+import the application, hence the deployed code, afresh and load the model before
+they take a request) and stops the old ones gracefully (each finishes its request);
+meanwhile connections wait in the listening socket's queue. systemd reads the
+environment file only at start, so this file reads ``MLOPS_ENV_FILE`` itself on
+every load: a changed setting reaches the new workers (``raw_env``), and a changed
+``MLOPS_BIND`` or ``MLOPS_WORKERS`` the master. Libraries imported in the master
+(``PRELOADED``) stay as they were: a changed venv takes a restart.
+"""
 
 import gc
 import importlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
-bind = os.environ.get("MLOPS_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("MLOPS_WORKERS", "2"))
+from dotenv import dotenv_values
+
+
+def _env_file() -> dict[str, str]:
+    """The settings of ``MLOPS_ENV_FILE`` as they are now (empty without one; an
+    unreadable file is reported and the environment the server has is kept)."""
+    path = os.environ.get("MLOPS_ENV_FILE")
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as stream:
+            values = dotenv_values(stream=stream, interpolate=False)
+    except OSError as exc:
+        print(f"gunicorn_conf: {path} not read ({exc}); settings unchanged", file=sys.stderr)
+        return {}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+_file = _env_file()
+_settings = {**os.environ, **_file}
+# set in the master before the workers fork, and reset by gunicorn at the next reload
+# (a setting removed from the file goes back to the value the server started with)
+raw_env = [f"{key}={value}" for key, value in _file.items()]
+bind = _settings.get("MLOPS_BIND", "127.0.0.1:8000")
+workers = int(_settings.get("MLOPS_WORKERS", "2"))
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 20

@@ -96,6 +96,14 @@ def record(host, platform) -> dict:
     }
 
 
+def model_server_env(host, key: str) -> str:
+    """A value of the model server's env file (root and the service's group only) on the host."""
+    for line in host.file("/etc/mlops/model-server.env").content_string.splitlines():
+        if line.startswith(f"{key}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{key} is not in model-server.env")
+
+
 def target_units(host) -> list[str]:
     wants = host.check_output("systemctl show mlops.target -p Wants --value").split()
     return sorted(u for u in wants if u.endswith(".service"))

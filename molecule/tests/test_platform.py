@@ -8,7 +8,7 @@ import time
 
 import requests
 from platform_demo import ROW, Client, aliases, set_alias, wait_serving
-from platform_state import record, target_units, wait_healthy
+from platform_state import model_server_env, record, target_units, wait_healthy
 
 
 def test_every_unit_of_mlops_target_is_active_and_enabled(host):
@@ -37,18 +37,18 @@ def test_endpoints_are_healthy(ports):
     assert s3.status_code in (200, 403)  # an S3 answer, even to an unsigned request
 
 
+# the model server's is its group's too: gunicorn's master reads it again at a reload
+GROUP_READABLE_ENV = {"/etc/mlops/model-server.env": "mlops-model"}
+
+
 def test_secret_files_are_private(host):
     for path in host.check_output("ls /etc/mlops/*.env").split():
         f = host.file(path)
-        assert f.mode == 0o600 and f.user == "root", path
-
-
-def host_secret(host, key: str) -> str:
-    """A value of the model server's env file (root-only) on the host."""
-    for line in host.file("/etc/mlops/model-server.env").content_string.splitlines():
-        if line.startswith(f"{key}="):
-            return line.split("=", 1)[1]
-    raise AssertionError(f"{key} is not in model-server.env")
+        group = GROUP_READABLE_ENV.get(path)
+        if group:
+            assert (f.mode, f.user, f.group) == (0o640, "root", group), path
+        else:
+            assert f.mode == 0o600 and f.user == "root", path
 
 
 def app_db(host, ports: dict, single: bool, sql: str) -> str:
@@ -91,7 +91,7 @@ def test_demo_path(host, ports, platform):
     # the services on the host call MLflow as its read-only user: it cannot move an alias
     reader = Client(
         f"http://127.0.0.1:{ports['mlflow']}/mlflow",
-        auth=("mlops-reader", host_secret(host, "MLFLOW_TRACKING_PASSWORD")),
+        auth=("mlops-reader", model_server_env(host, "MLFLOW_TRACKING_PASSWORD")),
     )
     assert aliases(reader)["Production"] == candidate
     denied = reader.post(
