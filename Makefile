@@ -120,7 +120,7 @@ test-unit: $(VENV)/.installed
 test-integration: deps venvs
 	$(VENV)/bin/pytest tests/integration
 
-test-terraform: terraform venvs $(CLOUD_INIT)
+test-terraform: terraform venvs image $(CLOUD_INIT)
 	$(VENV)/bin/pytest tests/terraform
 
 test-prometheus: $(VENV)/.installed $(PROMTOOL)
@@ -145,7 +145,7 @@ test-molecule: image terraform $(TOOLS_VENV)/.installed
 	    grep -aE -A2 "FAILED|ERROR|fatal: \[|failed: \[|\bE   |^== " $$log | tail -100; exit 1; fi; \
 	  echo "== molecule scenario $$s passed in $$(( $$(date +%s) - start ))s"; done
 
-test: deps lint venvs $(PROMTOOL) $(CLOUD_INIT)
+test: deps lint venvs image $(PROMTOOL) $(CLOUD_INIT)
 	$(VENV)/bin/pytest tests --durations=15
 	$(MAKE) test-molecule
 

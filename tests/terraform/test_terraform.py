@@ -1,7 +1,7 @@
 """Terraform, offline: fmt, `terraform test` of the provider-free module and root,
 the AWS module's real validation blocks, its security invariants (python-hcl2),
-checkov, the VM's user data through Debian's `cloud-init schema`, and the rendered
-inventory read by Ansible."""
+checkov, the VM's user data through Debian's `cloud-init schema` and its data-volume
+mount run in a container on a loop device, and the rendered inventory read by Ansible."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 
 from tests.harness import REPO
 
@@ -162,22 +163,31 @@ def cloud_init_schema(user_data: str, tmp: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-@pytest.mark.usefixtures("needs_terraform")
-def test_aws_user_data_is_valid_cloud_config(tmp_path):
-    """The VM's user data, rendered by Terraform's own templatefile() as the module does,
-    passes Debian's `cloud-init schema`; the same check refuses a broken copy."""
-    root = tmp_path / "render"
+VOLUME_ID = "vol-0123456789abcdef0"
+DATA_DIR = "/var/lib/mlops"
+
+
+def render_user_data(tmp: Path) -> str:
+    """The VM's user data, rendered by Terraform's own templatefile() as the module does."""
+    root = tmp / "render"
     root.mkdir()
     (root / "main.tf").write_text(
         'output "user_data" {\n  value = templatefile("'
         + str(AWS_VM / "templates" / "cloud-init.yaml.tftpl")
-        + '", { volume_id = "vol-0123456789abcdef0", data_dir = "/var/lib/mlops" })\n}\n'
+        + f'", {{ volume_id = "{VOLUME_ID}", data_dir = "{DATA_DIR}" }})\n}}\n'
     )
     run(TERRAFORM, "init", "-backend=false", "-input=false", cwd=root)
     run(TERRAFORM, "apply", "-auto-approve", "-input=false", "-no-color", cwd=root)
-    user_data = run(TERRAFORM, "output", "-raw", "user_data", cwd=root)
+    return run(TERRAFORM, "output", "-raw", "user_data", cwd=root)
+
+
+@pytest.mark.usefixtures("needs_terraform")
+def test_aws_user_data_is_valid_cloud_config(tmp_path):
+    """The VM's user data passes Debian's `cloud-init schema`; the same check refuses a
+    broken copy."""
+    user_data = render_user_data(tmp_path)
     assert user_data.startswith("#cloud-config\n"), user_data[:200]
-    assert "vol-0123456789abcdef0" in user_data and "/var/lib/mlops" in user_data
+    assert VOLUME_ID in user_data and DATA_DIR in user_data
 
     checked = cloud_init_schema(user_data, tmp_path)
     print(checked.stdout.strip())
@@ -189,6 +199,67 @@ def test_aws_user_data_is_valid_cloud_config(tmp_path):
         broken.returncode == 1
         and "packages: 5 is not of type 'array'" in broken.stdout + broken.stderr
     ), broken
+
+
+IMAGE = os.environ.get("MLOPS_TEST_IMAGE", "local/debian12-systemd:latest")
+
+
+def in_container(name: str, command: str, stdin: str | None = None) -> str:
+    proc = subprocess.run(["docker", "exec", "-i", name, "sh", "-euc", command], input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, f"{command}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout.strip()
+
+
+@pytest.mark.usefixtures("needs_terraform")
+def test_the_data_volume_is_formatted_once_and_mounted_at_every_boot(tmp_path):
+    """What cloud-init does with the user data on the VM, done in a Debian container
+    with a loop device (a 64 MB file) as the EBS volume under its NVMe name: write the
+    mount script (write_files) and run it (runcmd). The blank volume is formatted and
+    mounted at the data directory through /etc/fstab; a second run changes nothing (the
+    same file system, one fstab line, the data kept); after an unmount, as at a reboot,
+    the run mounts the same file system with the data again."""
+    config = yaml.safe_load(render_user_data(tmp_path))
+    script = next(f for f in config["write_files"] if f["path"].endswith("/mlops-mount-data"))
+    assert config["runcmd"] == [[script["path"]]], config["runcmd"]
+    if shutil.which("docker") is None or shutil.which("losetup") is None:
+        pytest.fail("docker and losetup are needed: run `make test` (it installs the engine)")
+    loop = run("losetup", "-f").strip()  # the first free loop device of this machine
+    name = f"mlops-data-volume-{os.getpid()}"
+    run("docker", "run", "-d", "--rm", "--name", name, "--network", "none",
+        "--cap-add", "SYS_ADMIN", "--device", "/dev/loop-control", "--device", loop,
+        IMAGE, "sleep", "infinity")  # fmt: skip
+    nvme = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + VOLUME_ID.replace("-", "")
+    try:
+        path, mode = script["path"], script["permissions"]
+        in_container(name, f"cat > {path} && chmod {mode} {path}", stdin=script["content"])
+        in_container(name, f"truncate -s 64M /var/tmp/ebs.img && losetup {loop} /var/tmp/ebs.img"
+                           f" && mkdir -p /dev/disk/by-id && ln -s {loop} {nvme}")  # fmt: skip
+
+        def boot() -> dict[str, str]:
+            in_container(name, script["path"])
+            return {
+                "mount": in_container(name, f"findmnt -n -o SOURCE,FSTYPE {DATA_DIR}"),
+                "fs": in_container(name, f"blkid -s LABEL -s UUID -o export {loop}"),
+                "fstab": in_container(name, "cat /etc/fstab"),
+            }
+
+        first = boot()
+        assert first["mount"].split() == [loop, "ext4"], first
+        assert "LABEL=mlops-data" in first["fs"].splitlines(), first
+        uuid = next(x for x in first["fs"].splitlines() if x.startswith("UUID=")).split("=")[1]
+        assert f"UUID={uuid} {DATA_DIR} ext4 defaults,nofail 0 2" in first["fstab"].splitlines()
+        in_container(name, f"echo kept > {DATA_DIR}/marker")
+        assert boot() == first  # a second run changes nothing
+        in_container(name, f"umount {DATA_DIR}")
+        assert boot() == first  # the next boot mounts the same file system
+        assert in_container(name, f"cat {DATA_DIR}/marker") == "kept"
+        assert first["fstab"].count(DATA_DIR) == 1, first["fstab"]
+    finally:
+        release = f"umount {DATA_DIR}; losetup -d {loop}"
+        subprocess.run(["docker", "exec", name, "sh", "-c", release],
+                       capture_output=True, timeout=60, check=False)  # fmt: skip
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60, check=False)
 
 
 def test_every_variable_is_documented_and_typed():
