@@ -354,6 +354,18 @@ class ProjectProcess:
         wait_for(up, timeout, " ".join(self.args[:3]), self.log)
         return self
 
+    @property
+    def base(self) -> str:
+        return self.health_url.rsplit("/", 1)[0]
+
+    def wait_ready(self, timeout: float = 60) -> str:
+        """The base URL, once ``/ready`` answers 200 (the model server has loaded a model)."""
+        deadline = time.monotonic() + timeout
+        while requests.get(f"{self.base}/ready", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, self.log.read_text()[-3000:]
+            time.sleep(0.5)
+        return self.base
+
     def stop(self) -> None:
         if self.proc:
             stop_process(self.proc)

@@ -95,12 +95,7 @@ def test_demo_path(platform, cfg):
             model_name=cfg.model_name,
             tracking_uri=cfg.tracking_uri,
         )
-        server.start()
-        base = server.health_url.rsplit("/", 1)[0]
-        deadline = time.monotonic() + 60
-        while requests.get(f"{base}/ready", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
-            time.sleep(0.5)
+        base = server.start().wait_ready()
         answer = requests.post(f"{base}/invocations", json=ROW, timeout=5).json()
         assert answer["model"] == {"name": cfg.model_name, "version": first, "alias": "Production"}
         # what the registered version itself predicts for the row, not just any class

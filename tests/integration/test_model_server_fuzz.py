@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections import Counter
 
 import pytest
@@ -37,11 +36,7 @@ def server(platform):
     promote.promote("Production", version=trained.best.version, model_name=cfg.model_name,
                     tracking_uri=cfg.tracking_uri)  # fmt: skip
     proc = model_server(platform.env(cfg), workers=2).start()
-    base = proc.health_url.rsplit("/", 1)[0]
-    deadline = time.monotonic() + 60
-    while requests.get(f"{base}/ready", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline, proc.log.read_text()[-3000:]
-        time.sleep(0.5)
+    base = proc.wait_ready()
     try:
         yield base, proc
     finally:

@@ -47,12 +47,7 @@ def server(platform, tmp_path_factory):
     env_file = tmp_path_factory.mktemp("reload") / "model-server.env"
     write_env(env_file, proc.env)
     proc.env["MLOPS_ENV_FILE"] = str(env_file)
-    proc.start()
-    base = proc.health_url.rsplit("/", 1)[0]
-    deadline = time.monotonic() + 60
-    while requests.get(f"{base}/ready", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline, proc.log.read_text()[-3000:]
-        time.sleep(0.5)
+    base = proc.start().wait_ready()
     try:
         yield base, proc, env_file
     finally:
