@@ -32,13 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 VENVS = Path("/opt/mlops/venvs")
-TARGET = "mlops.target"
-# the stack's services that mlops.target does not pull in (installed by their roles)
-ALSO_OURS = (
-    "nginx.service", "prometheus.service", "prometheus-alertmanager.service",
-    "prometheus-node-exporter.service", "grafana-server.service", "loki.service",
-    "alloy.service", "mlops-backup.service",
-)  # fmt: skip
+# the platform's unit registry as installed on this host (ansible/group_vars/all/units.yml)
+REGISTRY = Path("/etc/mlops/units.json")
 BASELINES = {
     "mlflow.service": "footprint-default-mlflow.service",
     "airflow-scheduler.service": "footprint-default-airflow-scheduler.service",
@@ -96,12 +91,12 @@ def measure(ours: set[str]) -> dict[str, Unit]:
     }
 
 
-def stack_units() -> set[str]:
-    wants = subprocess.run(
-        ["systemctl", "show", TARGET, "-p", "Wants", "--value"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    return {u for u in wants if u.endswith(".service")} | set(ALSO_OURS)
+def stack_units(registry: Path = REGISTRY) -> set[str]:
+    try:
+        units = json.loads(registry.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"{registry} not found: run ansible-playbook site.yml first") from None
+    return {u["name"] for u in units if u["name"].endswith(".service")}
 
 
 def free_port() -> int:

@@ -260,3 +260,36 @@ def test_firewall_ruleset_is_rendered_and_valid_but_not_loaded_here(host):
         "shares this machine's network (firewall_apply: false in Molecule)"
     )
     assert not host.service("nftables").is_running
+
+
+def test_an_nginx_file_that_nginx_refuses_is_never_installed(host):
+    """Every file nginx reads is written through `check_nginx.py` (the templates'
+    `validate:`): `nginx -t` on a scratch copy of /etc/nginx with the candidate in
+    place. A refused candidate fails the task with nginx's message, naming the file
+    and line as installed, and leaves the installed configuration as it was."""
+    check = "/usr/bin/python3 /opt/mlops/app/scripts/check_nginx.py"
+    site = "/etc/nginx/sites-available/mlops.conf"
+    before = host.check_output(f"sha256sum {site} /etc/nginx/conf.d/*.conf")
+    host.check_output(
+        f"cp {site} /tmp/broken-site.conf && echo 'bogus_directive on;' >> /tmp/broken-site.conf"
+    )
+    refused = host.run(f"{check} /tmp/broken-site.conf {site} --enable")
+    assert refused.rc == 1, refused
+    assert 'unknown directive "bogus_directive"' in refused.stderr, refused.stderr
+    # nginx names the file as installed (through the sites-enabled link), not the scratch copy
+    assert re.search(r"/etc/nginx/sites-(available|enabled)/mlops\.conf:\d+", refused.stderr)
+    assert "check-nginx-" not in refused.stderr, refused.stderr
+    # a conf.d file is checked together with the site that uses it
+    host.check_output(
+        "printf 'limit_req_zone $binary_remote_addr zone=x:1m rate=fast;\\n' "
+        "> /tmp/broken-zone.conf"
+    )
+    refused = host.run(f"{check} /tmp/broken-zone.conf /etc/nginx/conf.d/mlops-broken.conf")
+    assert refused.rc == 1 and "rate" in refused.stderr, refused
+    assert not host.file("/etc/nginx/conf.d/mlops-broken.conf").exists
+    # what is installed passes the same check, and nothing was changed
+    for path, enable in [(site, " --enable"), ("/etc/nginx/conf.d/mlops-logins.conf", "")]:
+        kept = host.run(f"{check} {path} {path}{enable}")
+        assert kept.rc == 0, kept
+    assert host.check_output(f"sha256sum {site} /etc/nginx/conf.d/*.conf") == before
+    assert host.run("nginx -t").rc == 0

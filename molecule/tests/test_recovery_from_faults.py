@@ -27,7 +27,7 @@ from platform_state import (
     wait_targets_up,
 )
 
-# three minutes of closed-loop load after the warm-up (issue 7: several minutes)
+# three minutes of closed-loop load after the warm-up
 LOAD_SECONDS = 180
 # RSS growth of a worker under sustained load that still counts as stable: the
 # allocator keeps some pages after the first requests; a leak grows without end

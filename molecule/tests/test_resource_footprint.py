@@ -1,4 +1,4 @@
-"""Idle memory of the stack (issue 8's footprint benchmark): `ops.footprint
+"""Idle memory of the stack (the footprint benchmark): `ops.footprint
 --baselines` on the converged host, after the demo path and the fault tests, so
 every service holds what it holds in use. It prints PSS and RSS per unit and
 MLflow's and Airflow's defaults beside ours.

@@ -26,7 +26,6 @@ def rendered(tmp_path_factory) -> tuple[str, list[dict]]:
     out = tmp_path_factory.mktemp("grafana_stack")
     vars_files = [
         *sorted((REPO / "ansible/group_vars/all").glob("*.yml")),
-        ROLES / "mlops_target/defaults/main.yml",
         ROLES / "grafana_stack/defaults/main.yml",
         ROLES / "grafana_stack/vars/main.yml",
     ]
