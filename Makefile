@@ -29,7 +29,7 @@ export MLOPS_PROMTOOL := $(CURDIR)/$(PROMTOOL)
 CLOUD_INIT := .tools/cloud-init/usr/bin/cloud-init
 export MLOPS_CLOUD_INIT := $(CURDIR)/$(CLOUD_INIT)
 
-.PHONY: deps terraform engine image venvs lint test test-unit test-integration test-terraform \
+.PHONY: docs deps terraform engine image venvs lint test test-unit test-integration test-terraform \
         test-prometheus test-molecule up demo down demo-local clean
 
 # Debian packages the tests and the local platform need (root on Debian 12)
@@ -113,6 +113,10 @@ lint: terraform $(VENV)/.installed $(TOOLS_VENV)/.installed
 	$(TOOLS_VENV)/bin/yamllint --strict .
 	. $(TOOLS_VENV)/bin/activate && ansible-lint
 	terraform fmt -check -recursive terraform
+
+# docs/configuration.md, generated from the roles' argument specs and group_vars
+docs: $(VENV)/.installed
+	$(VENV)/bin/python docs/build_configuration.py
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit
