@@ -46,7 +46,7 @@ def cell(text: str) -> str:
 def value(v: object) -> str:
     if v is None:
         return "(none)"
-    if isinstance(v, dict) and all(
+    if isinstance(v, dict) and v and all(
         isinstance(x, (int, float, bool)) or len(str(x)) < 30 for x in v.values()
     ):
         return ", ".join(f"`{k}: {x}`" for k, x in v.items())  # every entry: ports, paths
@@ -93,6 +93,24 @@ def role_order() -> list[str]:
     return names + rest
 
 
+def option_rows(name: str, option: dict, defaults: dict) -> list[str]:
+    """The row of one option, then one row per sub-option (`name.sub`, `name[].sub`)."""
+    default = defaults.get(name, option.get("default"))
+    if name not in defaults and "default" not in option:
+        default = "required" if option.get("required") else None
+    kind = option.get("type", "str")
+    if kind == "list" and "elements" in option:
+        kind = f"list of {option['elements']}"
+    shown = "required" if default == "required" else value(default)
+    text = option.get("description", "")
+    text = " ".join(text) if isinstance(text, list) else text
+    rows = [f"| `{name}` | {kind} | {shown} | {cell(text)} |"]
+    inner = f"{name}[]" if option.get("type") == "list" else name
+    for sub, sub_option in (option.get("options") or {}).items():
+        rows += option_rows(f"{inner}.{sub}", sub_option, {})
+    return rows
+
+
 def role_section(role: str, problems: list[str]) -> list[str]:
     folder = ANSIBLE / "roles" / role
     spec_file = folder / "meta" / "argument_specs.yml"
@@ -101,6 +119,7 @@ def role_section(role: str, problems: list[str]) -> list[str]:
     defaults = yaml.safe_load(defaults_file.read_text()) or {} if defaults_file.exists() else {}
     documented = set()
     lines = [f"### `{role}`", ""]
+    shown_entries: dict[str, str] = {}  # the options of an entry already shown -> that entry
     for entry, spec in specs.items():
         title = spec.get("short_description", "")
         lines.append(title if entry == "main" else f"`tasks_from: {entry}` — {title}")
@@ -112,6 +131,11 @@ def role_section(role: str, problems: list[str]) -> list[str]:
         if not options:
             lines += ["No settings of its own.", ""]
             continue
+        key = json.dumps(options, sort_keys=True)
+        if key in shown_entries:
+            lines += [f"The same settings as `tasks_from: {shown_entries[key]}`.", ""]
+            continue
+        shown_entries[key] = entry
         lines += ["| setting | type | default | what |", "|---|---|---|---|"]
         for name, option in options.items():
             documented.add(name)
@@ -120,16 +144,7 @@ def role_section(role: str, problems: list[str]) -> list[str]:
                     f"{role}: {name} defaults to {defaults[name]!r} in defaults/main.yml "
                     f"but {option['default']!r} in meta/argument_specs.yml"
                 )
-            default = defaults.get(name, option.get("default"))
-            if name not in defaults and "default" not in option:
-                default = "required" if option.get("required") else None
-            kind = option.get("type", "str")
-            if kind == "list" and "elements" in option:
-                kind = f"list of {option['elements']}"
-            shown = "required" if default == "required" else value(default)
-            text = option.get("description", "")
-            text = " ".join(text) if isinstance(text, list) else text
-            lines.append(f"| `{name}` | {kind} | {shown} | {cell(text)} |")
+            lines += option_rows(name, option, defaults)
         lines.append("")
     for name in defaults:
         if name not in documented:
