@@ -8,7 +8,7 @@ fresh host is timed by `make test-molecule` (its profile_tasks recap is in
 .molecule-logs/).
 
     .venv-tools/bin/python bench/provisioning.py                 # the whole play
-    .venv-tools/bin/python bench/provisioning.py --quick         # the common role only
+    .venv-tools/bin/python bench/provisioning.py --quick         # the base host and the code only
     .venv-tools/bin/python bench/provisioning.py -i INVENTORY    # another inventory (repeatable)
 
 The inventory is that of a converged host: ansible/inventory/ (a VM's, as Terraform
@@ -72,12 +72,12 @@ def no_change_run(inventories: list[str], defaults: bool, tags: str | None) -> d
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-i", "--inventory", action="append", help="default: ansible/inventory/")
-    parser.add_argument("--quick", action="store_true", help="the common role only (--tags)")
+    parser.add_argument("--quick", action="store_true", help="the base host and code only (--tags)")
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "results" / "provisioning.json"
     )
     args = parser.parse_args()
-    tags = "common" if args.quick else None
+    tags = "common,app_code" if args.quick else None
     inventories = args.inventory or [str(ANSIBLE / "inventory")]
     baseline = no_change_run(inventories, defaults=True, tags=tags)
     ours = no_change_run(inventories, defaults=False, tags=tags)

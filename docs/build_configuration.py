@@ -46,8 +46,10 @@ def cell(text: str) -> str:
 def value(v: object) -> str:
     if v is None:
         return "(none)"
-    if isinstance(v, dict) and v and all(
-        isinstance(x, (int, float, bool)) or len(str(x)) < 30 for x in v.values()
+    if (
+        isinstance(v, dict)
+        and v
+        and all(isinstance(x, (int, float, bool)) or len(str(x)) < 30 for x in v.values())
     ):
         return ", ".join(f"`{k}: {x}`" for k, x in v.items())  # every entry: ports, paths
     shown = v if isinstance(v, str) else json.dumps(v)

@@ -1,5 +1,5 @@
 """bench/provisioning.py --quick on the converged host: the no-change run of the
-common role with Ansible's defaults and with ours (pipelining and Mitogen's
+base host and code roles with Ansible's defaults and with ours (pipelining and Mitogen's
 strategy, which the script checks was loaded), side by side. The script exits
 non-zero if either run fails or changes anything; the times and their ratio are
 printed, not asserted (the full run's figures are in the README)."""

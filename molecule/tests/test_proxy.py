@@ -267,7 +267,7 @@ def test_an_nginx_file_that_nginx_refuses_is_never_installed(host):
     `validate:`): `nginx -t` on a scratch copy of /etc/nginx with the candidate in
     place. A refused candidate fails the task with nginx's message, naming the file
     and line as installed, and leaves the installed configuration as it was."""
-    check = "/usr/bin/python3 /opt/mlops/app/scripts/check_nginx.py"
+    check = "/usr/bin/python3 /opt/mlops/app/ops/check_nginx.py"
     site = "/etc/nginx/sites-available/mlops.conf"
     before = host.check_output(f"sha256sum {site} /etc/nginx/conf.d/*.conf")
     host.check_output(

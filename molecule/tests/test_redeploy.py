@@ -79,7 +79,7 @@ def test_settings_and_code_redeploy_without_a_failed_request(
         assert model_server_env(host, "MLOPS_WORKERS") == str(workers + 1)
         site = host.file("/etc/nginx/sites-available/mlops.conf").content_string
         assert "client_max_body_size 3m;" in site
-        redeploy_under_load(host, platform, scenario, ["-e", "common_code_changed=true"], workers)
+        redeploy_under_load(host, platform, scenario, ["-e", "app_code_changed=true"], workers)
     except BaseException:
         # the tests after this one find the scenario's settings again
         local_vm.site(scenario, [], echo=False, timeout=900)

@@ -77,7 +77,7 @@ def test_a_drop_in_that_systemd_would_ignore_in_part_is_refused(host):
     """The roles install each drop-in through `verify_unit.py --drop-in`: a setting
     that systemd would skip with a warning (and so run the program unsandboxed in
     that respect) must fail the task, for a plain unit and for a template."""
-    verify = "/usr/bin/python3 /opt/mlops/app/scripts/verify_unit.py --drop-in"
+    verify = "/usr/bin/python3 /opt/mlops/app/ops/verify_unit.py --drop-in"
     host.check_output("printf '[Service]\\nProtectSystem=bogus\\n' > /tmp/broken-drop-in.conf")
     for unit in ["nginx.service", "postgresql@.service"]:
         refused = host.run(f"{verify} /tmp/broken-drop-in.conf {unit}")

@@ -38,7 +38,7 @@ def run(tmp_path, services):
     )
     out = tmp_path / "index.html"
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts/landing_page.py"), str(config), str(out)],
+        [sys.executable, str(REPO / "server/landing_page.py"), str(config), str(out)],
         capture_output=True,
         text=True,
         check=False,

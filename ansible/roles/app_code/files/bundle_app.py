@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pack the code the playbook deploys into a byte-for-byte reproducible tar.gz.
 
-    bundle_app.py REPO_ROOT OUT.tar.gz ml server dags scripts requirements
+    bundle_app.py REPO_ROOT OUT.tar.gz ml ops server dags requirements
 
 Same sources -> same bytes (sorted names, fixed mtimes and owners, no gzip
 timestamp), so Ansible's copy reports "changed" only when the code changed.
@@ -37,7 +37,7 @@ def bundle(root: Path, out: Path, folders: list[str]) -> int:
             info = tarfile.TarInfo(str(rel))
             info.size = len(data)
             info.mtime = 0
-            info.mode = 0o755 if rel.parts[0] == "scripts" else 0o644
+            info.mode = 0o644  # every program on the host is run by an interpreter named in full
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
             tar.addfile(info, io.BytesIO(data))
