@@ -168,6 +168,24 @@ def test_logins_are_accepted(platform, anonymous):
         assert anonymous.get(path, auth=("admin", "wrong")).status_code == 401, path
 
 
+def test_the_proxy_login_costs_nginx_milliseconds(host, platform, anonymous):
+    """nginx checks the basic-auth password at every request, inside its event loop: a
+    stretched hash (passlib's 656,000 SHA-512 rounds) held a worker for 0.3-0.45 s per
+    Prometheus request, and every other request on that worker waited. The login file
+    must use glibc's default 5,000 rounds."""
+    hashed = host.check_output("cut -d: -f2- /etc/nginx/mlops.htpasswd")
+    assert hashed.startswith("$6$"), f"not SHA-512 crypt: {hashed[:12]}"
+    rounds = re.match(r"\$6\$rounds=(\d+)\$", hashed)
+    assert rounds is None or int(rounds.group(1)) <= 5000, f"stretched hash: {hashed[:20]}"
+    login = ("admin", platform.secret("proxy_admin"))
+    took = []
+    for _ in range(10):
+        start = time.monotonic()
+        assert anonymous.get("/prometheus/-/healthy", auth=login).status_code == 200
+        took.append(time.monotonic() - start)
+    print(f"/prometheus/-/healthy with the login: median {sorted(took)[5] * 1000:.1f} ms of 10")
+
+
 @pytest.mark.parametrize("path", ["/", "/mlflow/", "/api/invocations", "/prometheus/"])
 def test_security_headers(anonymous, path):
     answer = anonymous.get(path)
