@@ -8,7 +8,11 @@ entry point all along.
 2. The settings back, with the deployed code counted as changed (what a new code bundle
    sets): both reloaded again.
 
-Every request of the clients must be answered 200."""
+Every request of the clients must be answered 200. The clients resend a request once
+when the server closed their kept-alive connection as it went out, as browsers and most
+HTTP clients do: nginx's reload closes its old workers' idle connections, which HTTP/1.1
+allows at any time (measured: 1 such request of about 1,900 in one reload); how many were
+resent is printed."""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def processes(host, unit: str) -> tuple[int, set[int]]:
 def clients(platform) -> ClientLoop:
     """Predictions through the HTTPS entry point with the API token, up to 100 a second:
     a gap of a tenth of a second fails some, and the playbook's run on a small machine
-    is not slowed down much."""
+    is not slowed down much. A request whose connection was dropped is sent once more."""
     return ClientLoop(
         lambda session: session.post("/invocations", json=ROW, timeout=30),
         new_session=lambda: Client(
@@ -41,6 +45,7 @@ def clients(platform) -> ClientLoop:
         ),
         clients=2,
         pause=0.02,
+        retry_dropped=True,
     )
 
 
