@@ -1,8 +1,8 @@
 """Clients that send requests one after another while something is redeployed, and
 count every answer that is not a 200 (or no answer at all) as a failed request.
 
-With ``retry_dropped``, a client does what browsers and most HTTP client libraries do
-when the server closed a kept-alive connection just as the request went out (HTTP/1.1
+With ``retry_dropped``, a client does what browsers and curl do when the server closed
+a kept-alive connection just as the request went out (HTTP/1.1
 lets a server close an idle connection at any time; nginx's reload closes its old
 workers' idle ones): it sends the request once more on a new connection. Such requests
 are counted apart (``retried``); a timeout, a second failure or any answer but 200 is

@@ -9,8 +9,8 @@ entry point all along.
    sets): both reloaded again.
 
 Every request of the clients must be answered 200. The clients resend a request once
-when the server closed their kept-alive connection as it went out, as browsers and most
-HTTP clients do: nginx's reload closes its old workers' idle connections, which HTTP/1.1
+when the server closed their kept-alive connection as it went out, as browsers and curl
+do: nginx's reload closes its old workers' idle connections, which HTTP/1.1
 allows at any time (measured: 1 such request of about 1,900 in one reload); how many were
 resent is printed."""
 
