@@ -9,6 +9,7 @@ import re
 import subprocess
 import time
 
+import local_vm
 import pytest
 import requests
 from platform_demo import ROW, Client, group_vars
@@ -33,6 +34,59 @@ LOGIN_REQUIRED = {
     "/api/model": 401,  # bearer token
     "/api/ready": 401,
 }
+
+
+def served_names(public_ports) -> str:
+    """The subject alternative names of the certificate the proxy serves."""
+    pem = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{public_ports['https']}"],
+        input="", capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    return subprocess.run(
+        ["openssl", "x509", "-noout", "-ext", "subjectAltName"],
+        input=pem, capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+
+
+def proxy_run(scenario, *extra: str) -> tuple[dict, list[str], str]:
+    """site.yml's proxy phase: its recap, the tasks that changed, and its output."""
+    rc, out, _ = local_vm.site(scenario, ["--tags", "proxy", *extra], echo=False, timeout=600)
+    assert rc == 0, out[-3000:]
+    return local_vm.recap(out)[0], local_vm.changed_tasks(out), out
+
+
+def skipped(out: str, task: str) -> bool:
+    """Whether the task of that name was skipped in a run's output."""
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"TASK [{task}]"))
+    return any(line.startswith("skipping:") for line in lines[at + 1 : at + 4])
+
+
+def test_the_certificate_steps_run_only_when_the_certificates_differ(host, scenario,
+                                                                     public_ports):  # fmt: skip
+    """A run reads the certificates and the TLS files first and skips the CA and
+    certificate steps when they are as wanted. Whatever differs makes them run: a new
+    name reissues the server certificate (and nginx serves it), a key readable by others
+    is made 0600 again; then a run changes nothing and skips them."""
+    name = "mlops-test.example.org"
+    try:
+        _, changed, _ = proxy_run(scenario, "-e", f'{{"proxy_extra_names": ["{name}"]}}')
+        assert any("Server certificate" in line for line in changed), changed
+        assert f"DNS:{name}" in served_names(public_ports)
+        host.check_output("chmod 0644 /etc/mlops/tls/server.key")
+    finally:
+        _, changed, _ = proxy_run(scenario)
+    assert f"DNS:{name}" not in served_names(public_ports)
+    assert host.file("/etc/mlops/tls/server.key").mode == 0o600
+    assert any("Server certificate" in line for line in changed), changed
+    recap, changed, out = proxy_run(scenario)
+    assert recap["changed"] == 0, changed
+    for task in (
+        "proxy : CA key",
+        "proxy : CA certificate",
+        "proxy : Server certificate, signed by the local CA",
+    ):
+        assert skipped(out, task), task
 
 
 @pytest.fixture(scope="module")
