@@ -1,7 +1,8 @@
-"""Every service dict the roles hand to the shared role (mlops_service) matches its
-argument specs: no unknown key, every required key, the right type where the value is
-not a Jinja expression. The play skips Ansible's own check of these dicts at run time
-(rolespec_validate: false: one task per service in every run); this test stands in."""
+"""Every service dict the roles hand to the shared role (mlops_service), and the vars of
+every include of python_venv, match that role's argument specs: no unknown key, every
+required key, the right type where the value is not a Jinja expression. The play skips
+Ansible's own check of these at run time (rolespec_validate: false: one task per
+service and per venv in every run); this test stands in."""
 
 from __future__ import annotations
 
@@ -104,3 +105,38 @@ def test_every_import_of_the_shared_role_passes_its_roles_dict():
             assert dicts[name][0].parent.parent == path.parent.parent, (path, name)
             imports.append((path.parent.parent.name, entry))
     assert len(imports) >= 20, imports
+
+
+VENV_OPTIONS = yaml.safe_load((ROLES / "python_venv/meta/argument_specs.yml").read_text())[
+    "argument_specs"
+]["main"]["options"]
+
+
+def venv_includes() -> list[tuple[Path, dict]]:
+    """Every include of python_venv in the roles' tasks, with its task."""
+    found = []
+    for path in sorted(ROLES.glob("*/tasks/*.yml")):
+        for task in yaml.safe_load(path.read_text()) or []:
+            include = task.get("ansible.builtin.include_role") or {}
+            if include.get("name") == "python_venv":
+                found.append((path, task))
+    return found
+
+
+def test_every_venv_include_matches_python_venvs_specs():
+    """The venv roles include python_venv without Ansible's check of its arguments (a
+    task per venv in every run): this test checks their vars instead."""
+    includes = venv_includes()
+    assert len(includes) >= 4, includes
+    for path, task in includes:
+        assert task["ansible.builtin.include_role"].get("rolespec_validate") is False, path
+        assert problems(task.get("vars") or {}, VENV_OPTIONS, str(path)) == [], path
+
+
+def test_a_venv_include_without_its_path_is_refused():
+    assert problems({"python_venv_packages": []}, VENV_OPTIONS, "x") == [
+        "x.python_venv_path: required"
+    ]
+    assert problems({"python_venv_path": "/v", "python_venv_pkgs": []}, VENV_OPTIONS, "x") == [
+        "x.python_venv_pkgs: unknown"
+    ]
