@@ -222,6 +222,28 @@ def test_logins_are_accepted(platform, anonymous):
         assert anonymous.get(path, auth=("admin", "wrong")).status_code == 401, path
 
 
+def test_mlflow_checks_a_right_login_once_per_minute_not_at_every_call(ports, platform):
+    """MLflow's basic-auth app checks a password with scrypt (0.1-0.3 s of CPU) at every
+    API call unless its credential cache is on; the model server and the tag watcher
+    call it every 10 s. Side by side on MLflow's own port: a right login (cached after
+    its first call) against a wrong one (never cached, scrypt every time)."""
+    url = f"http://127.0.0.1:{ports['mlflow']}/mlflow/api/2.0/mlflow/registered-models/search"
+    right = (group_vars("main")["mlops_admin_users"]["mlflow"], platform.secret("mlflow_admin"))
+    wrong = (right[0], "not-the-password")
+    times: dict[str, list[float]] = {"right": [], "wrong": []}
+    with requests.Session() as session:
+        assert session.get(url, auth=right, timeout=30).status_code == 200  # fills the cache
+        for _ in range(8):
+            for kind, login in (("right", right), ("wrong", wrong)):
+                start = time.monotonic()
+                status = session.get(url, auth=login, timeout=30).status_code
+                times[kind].append(time.monotonic() - start)
+                assert status == (200 if kind == "right" else 401), kind
+    right_ms, wrong_ms = (sorted(times[k])[4] * 1000 for k in ("right", "wrong"))
+    print(f"MLflow API call, median of 8: right login {right_ms:.1f} ms, wrong {wrong_ms:.1f} ms")
+    assert right_ms * 4 < wrong_ms, (right_ms, wrong_ms)
+
+
 def test_the_proxy_login_costs_nginx_milliseconds(host, platform, anonymous):
     """nginx checks the basic-auth password at every request, inside its event loop: a
     stretched hash (passlib's 656,000 SHA-512 rounds) held a worker for 0.3-0.45 s per
