@@ -7,9 +7,16 @@ goes (profile_tasks). Both runs must change nothing. The first converge of a
 fresh host is timed by `make test-molecule` (its profile_tasks recap is in
 .molecule-logs/).
 
+With --docker CONTAINER the baseline is another transport instead: ours over
+`docker exec` into the container that the inventory reaches over SSH, as the same
+login user with the same sudo, so that only the transport differs. The two runs
+alternate (--rounds) and the medians are compared: a shared machine's speed drifts
+by a fifth from one minute to the next.
+
     .venv-tools/bin/python bench/provisioning.py                 # the whole play
     .venv-tools/bin/python bench/provisioning.py --quick         # the base host and the code only
     .venv-tools/bin/python bench/provisioning.py -i INVENTORY    # another inventory (repeatable)
+    .venv-tools/bin/python bench/provisioning.py -i ... --docker mlops-molecule-default
 
 The inventory is that of a converged host: ansible/inventory/ (a VM's, as Terraform
 writes it) by default; the local VM's is what `local_vm.inventory_args()` gives.
@@ -20,7 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +47,23 @@ SLOWEST = 10
 DEFAULTS_ENV = {"ANSIBLE_PIPELINING": "False"}
 DEFAULTS_ARGS = ["--extra-vars", "mlops_ansible_strategy=linear"]
 NO_MITOGEN = "Mitogen is not importable"
+
+
+def docker_inventory(inventories: list[str], container: str, folder: Path) -> str:
+    """An inventory file that sends the play to `container` through `docker exec` (Mitogen's
+    docker connection), keeping the login user and sudo of `inventories`."""
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"),
+         *[arg for inventory in inventories for arg in ("-i", inventory)], "--list"],
+        cwd=ANSIBLE, env=ansible_env(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    hosts = json.loads(listed.stdout).get("mlops", {}).get("hosts", [])
+    if len(hosts) != 1:
+        raise SystemExit(f"--docker compares one host; the inventory's mlops group has {hosts}")
+    path = folder / "docker.yml"
+    host = {"ansible_connection": "docker", "ansible_host": container}
+    path.write_text(json.dumps({"mlops": {"hosts": {hosts[0]: host}}}))
+    return str(path)
 
 
 def no_change_run(inventories: list[str], defaults: bool, tags: str | None) -> dict:
@@ -69,16 +96,49 @@ def no_change_run(inventories: list[str], defaults: bool, tags: str | None) -> d
     return {"config": config, "seconds": seconds, "tasks_ok": ok, "slowest": slowest}
 
 
+def transports(inventories: list[str], container: str, tags: str | None, rounds: int,
+               out: Path) -> int:  # fmt: skip
+    """Ours over the inventory's SSH and over `docker exec`, alternating; their medians."""
+    with tempfile.TemporaryDirectory() as folder:
+        over_docker = [*inventories, docker_inventory(inventories, container, Path(folder))]
+        runs = {"ssh": [], "docker": []}
+        for _ in range(rounds):
+            runs["docker"].append(no_change_run(over_docker, defaults=False, tags=tags))
+            runs["ssh"].append(no_change_run(inventories, defaults=False, tags=tags))
+    median = {name: statistics.median(r["seconds"] for r in done) for name, done in runs.items()}
+    tasks = runs["ssh"][0]["tasks_ok"]
+    print(f"no-change run of site.yml{' --tags ' + tags if tags else ''}, {tasks} tasks, "
+          f"ours (pipelining, Mitogen), {rounds} rounds each")  # fmt: skip
+    labels = {"docker": f"docker exec into {container}", "ssh": "SSH (the inventory)"}
+    for name, label in labels.items():
+        times = ", ".join(f"{r['seconds']:.1f}" for r in runs[name])
+        print(f"  {label:40} median {median[name]:6.1f} s   ({times})")
+    print(f"  ssh/docker time {median['ssh'] / median['docker']:.2f}")
+    summary = {"tags": tags, "container": container, "median_seconds": median,
+               "runs": runs, "ssh_over_docker_time": median["ssh"] / median["docker"]}  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-i", "--inventory", action="append", help="default: ansible/inventory/")
     parser.add_argument("--quick", action="store_true", help="the base host and code only (--tags)")
     parser.add_argument(
-        "--out", type=Path, default=REPO / "bench" / "results" / "provisioning.json"
-    )
+        "--docker", metavar="CONTAINER",
+        help="baseline: ours over docker exec into CONTAINER instead of Ansible's defaults",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3, help="with --docker: runs of each")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     tags = "common,app_code" if args.quick else None
     inventories = args.inventory or [str(ANSIBLE / "inventory")]
+    if args.docker:
+        out = args.out or REPO / "bench" / "results" / "provisioning-transports.json"
+        return transports(inventories, args.docker, tags, max(args.rounds, 1), out)
+    args.out = args.out or REPO / "bench" / "results" / "provisioning.json"
     baseline = no_change_run(inventories, defaults=True, tags=tags)
     ours = no_change_run(inventories, defaults=False, tags=tags)
     print(f"no-change run of site.yml{' --tags ' + tags if tags else ''}, {ours['tasks_ok']} tasks")

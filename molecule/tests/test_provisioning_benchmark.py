@@ -30,3 +30,22 @@ def test_the_quick_provisioning_benchmark_times_both_runs(default_scenario_only,
     for run in (result["baseline"], result["ours"]):
         assert run["seconds"] > 0 and run["tasks_ok"] > 10 and run["slowest"], run
     assert "Mitogen" in result["ours"]["config"] and "defaults" in result["baseline"]["config"]
+
+
+def test_ssh_costs_no_more_than_docker_exec(default_scenario_only, host, scenario, tmp_path):
+    """The same no-change run (base host and code) over the inventory's SSH and over
+    `docker exec` into the same container, as the same user with the same sudo,
+    alternating: SSH once took twice as long as Docker's connection (Mitogen's per-task
+    calls through ssh). A ratio of side-by-side runs, so a slow machine moves both."""
+    out = tmp_path / "transports.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "provisioning.py"),
+         *local_vm.inventory_args(scenario), "--quick", "--docker", host.backend.get_hostname(),
+         "--rounds", "2", "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert all(run["tasks_ok"] > 10 for runs in result["runs"].values() for run in runs), result
+    assert result["ssh_over_docker_time"] < 1.5, result["median_seconds"]
