@@ -35,8 +35,8 @@ def test_the_quick_provisioning_benchmark_times_both_runs(default_scenario_only,
 def test_ssh_costs_no_more_than_docker_exec(default_scenario_only, host, scenario, tmp_path):
     """The same no-change run (base host and code) over the inventory's SSH and over
     `docker exec` into the same container, as the same user with the same sudo,
-    alternating: SSH once took twice as long as Docker's connection (Mitogen's per-task
-    calls through ssh). A ratio of side-by-side runs, so a slow machine moves both."""
+    alternating: a no-change run over SSH was once measured at twice the time of one over
+    Docker's connection. A ratio of side-by-side runs, so a slow machine moves both."""
     out = tmp_path / "transports.json"
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "provisioning.py"),
