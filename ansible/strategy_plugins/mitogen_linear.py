@@ -18,10 +18,21 @@ the first contact with a new VM failed. When the ssh arguments ask for
 accept-new, the connection runs in Mitogen's ``accept`` mode instead: ssh asks
 about an unknown host and Mitogen answers yes (the key is recorded), while a
 changed key still ends in ssh's "Host key verification failed".
+
+Module scans: before Mitogen sends a module to the host for the first time in a
+run, it compiles the module's source and that of every module_utils file it
+imports, to find what to send along. It compiles each file again for every
+module that imports it (basic.py and its helpers, some 45 files, once per
+module). The scan's ``compile`` is given a cache keyed by the file's bytes, so
+each file is compiled once per run; the scan finds the same, since the same
+bytes compile to the same code. Measured on the converged Molecule host, three
+alternating no-change runs: the controller's user CPU 9.9 s -> 9.3 s.
 """
 
 from __future__ import annotations
 
+import functools
+from types import CodeType
 from typing import Any
 
 from ansible.utils.display import Display
@@ -40,8 +51,21 @@ def accepts_new_host_keys(ssh_args: list[str]) -> bool:
     return False
 
 
+@functools.cache
+def _compile_once(source: bytes, filename: str, mode: str) -> CodeType:
+    return compile(source, filename, mode)
+
+
+def compile_cached(source: Any, filename: str, mode: str, *args: Any, **kw: Any) -> CodeType:
+    """compile(), once for the same bytes under the same name (other calls pass through)."""
+    if args or kw or not isinstance(source, bytes):
+        return compile(source, filename, mode, *args, **kw)
+    return _compile_once(source, filename, mode)
+
+
 try:
     import ansible_mitogen.connection as _mitogen_connection
+    import ansible_mitogen.module_finder as _mitogen_module_finder
     from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule
 except ImportError as exc:
     from ansible.plugins.strategy.linear import StrategyModule
@@ -64,5 +88,7 @@ else:
 
     _mitogen_connection.CONNECTION_METHOD["ssh"] = _connect_ssh_accept_new
     _mitogen_connection.CONNECTION_METHOD["smart"] = _connect_ssh_accept_new
+    # the scan calls compile() by its global name: a name in its module comes first
+    _mitogen_module_finder.compile = compile_cached
 
-__all__ = ["StrategyModule", "accepts_new_host_keys"]
+__all__ = ["StrategyModule", "accepts_new_host_keys", "compile_cached"]
