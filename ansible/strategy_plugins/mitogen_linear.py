@@ -27,11 +27,18 @@ module). The scan's ``compile`` is given a cache keyed by the file's bytes, so
 each file is compiled once per run; the scan finds the same, since the same
 bytes compile to the same code. Measured on the converged Molecule host, three
 alternating no-change runs: the controller's user CPU 9.9 s -> 9.3 s.
+
+Collections: Ansible runs every task in a worker forked from the playbook's
+process, and the first reference to a collection (a module's routing, a filter)
+imports its package and parses its meta/runtime.yml, in that worker, and again in
+the next. The collections the roles use are imported here, once, before the
+workers are forked.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from types import CodeType
 from typing import Any
 
@@ -49,6 +56,21 @@ def accepts_new_host_keys(ssh_args: list[str]) -> bool:
         if sep and name.strip().lower() == "stricthostkeychecking":
             return value.strip().lower() == "accept-new"
     return False
+
+
+# the collections ansible/ refers to (tests/ansible/test_mitogen_scan_cache.py keeps the list)
+COLLECTIONS = ("ansible.posix", "community.crypto", "community.general", "community.postgresql")
+
+
+def import_collections(names: tuple[str, ...] = COLLECTIONS) -> list[str]:
+    """Imports each collection's package (its routing metadata with it); returns those missing."""
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(f"ansible_collections.{name}")
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 @functools.cache
@@ -91,4 +113,12 @@ else:
     # the scan calls compile() by its global name: a name in its module comes first
     _mitogen_module_finder.compile = compile_cached
 
-__all__ = ["StrategyModule", "accepts_new_host_keys", "compile_cached"]
+import_collections()
+
+__all__ = [
+    "COLLECTIONS",
+    "StrategyModule",
+    "accepts_new_host_keys",
+    "compile_cached",
+    "import_collections",
+]
