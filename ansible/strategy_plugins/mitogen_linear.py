@@ -58,7 +58,7 @@ def accepts_new_host_keys(ssh_args: list[str]) -> bool:
     return False
 
 
-# the collections ansible/ refers to (tests/ansible/test_mitogen_scan_cache.py keeps the list)
+# the collections ansible/ refers to (tests/ansible/test_strategy_shim.py keeps the list)
 COLLECTIONS = ("ansible.posix", "community.crypto", "community.general", "community.postgresql")
 
 

@@ -21,6 +21,22 @@ from tests.harness import REPO
 
 TOOLS_PYTHON = REPO / ".venv-tools" / "bin" / "python"
 
+
+def run_in_tools(script: str) -> dict:
+    """Runs a script in the tools venv with the shim's folder as its argument; its JSON line."""
+    if not TOOLS_PYTHON.exists():
+        pytest.fail(f"{TOOLS_PYTHON} missing: `make venvs` installs the controller's tools")
+    out = subprocess.run(
+        [str(TOOLS_PYTHON), "-c", script, str(REPO / "ansible" / "strategy_plugins")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 SCRIPT = r"""
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
@@ -47,17 +63,7 @@ print(json.dumps({"same": cached == plain, "found": [len(r) for r in cached],
 
 
 def test_the_scan_finds_the_same_with_each_file_compiled_once():
-    if not TOOLS_PYTHON.exists():
-        pytest.fail(f"{TOOLS_PYTHON} missing: `make venvs` installs the controller's tools")
-    out = subprocess.run(
-        [str(TOOLS_PYTHON), "-c", SCRIPT, str(REPO / "ansible" / "strategy_plugins")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_in_tools(SCRIPT)
     assert result["same"], result
     # both modules import basic.py and its helpers: found, and compiled for the first only
     assert all(found > 10 for found in result["found"]), result
@@ -92,17 +98,7 @@ def collections_referred_to() -> set[str]:
 
 
 def test_the_collections_the_roles_use_are_imported_before_the_workers_fork():
-    if not TOOLS_PYTHON.exists():
-        pytest.fail(f"{TOOLS_PYTHON} missing: `make venvs` installs the controller's tools")
-    out = subprocess.run(
-        [str(TOOLS_PYTHON), "-c", COLLECTIONS_SCRIPT, str(REPO / "ansible" / "strategy_plugins")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_in_tools(COLLECTIONS_SCRIPT)
     assert sorted(result["listed"]) == sorted(collections_referred_to()), result
     assert result["missing"] == [], result
     assert result["with_metadata"] == result["listed"], result
